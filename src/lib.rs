@@ -1,0 +1,13 @@
+//! memscan finds plaintext secrets in the memory of live Linux processes.
+//!
+//! The data flows through the modules in this order:
+//!
+//! - `target`: resolves `--pid`, `--name` and `--container` into processes.
+//! - `maps`: parses `/proc/PID/maps` and `smaps` and classifies each region;
+//!   it never reads target memory.
+//! - `reader`: reads target memory with `process_vm_readv` (or
+//!   `/proc/PID/mem` where that is refused) and never interprets it.
+//! - `scanner`: searches filled buffers for the patterns.
+//! - `pipeline`: joins reader and scanner threads with bounded channels
+//!   and recycles the buffers between them.
+//! - `report`: turns what was found into the human report or NDJSON.
