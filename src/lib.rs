@@ -14,3 +14,5 @@
 
 pub mod maps;
 pub mod region;
+pub mod pagemap;
+pub mod reader;
