@@ -13,6 +13,9 @@
 //! - `report`: turns what was found into the human report or NDJSON.
 
 pub mod maps;
-pub mod region;
 pub mod pagemap;
+pub mod pattern;
+pub mod pipeline;
 pub mod reader;
+pub mod region;
+pub mod scanner;

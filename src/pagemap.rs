@@ -107,7 +107,11 @@ impl Pagemap {
         self.entries(range, out)
     }
 
-    fn scan(&self, range: Range<u64>, out: &mut Vec<Range<u64>>) -> io::Result<()> {
+    fn scan(
+        &self,
+        range: Range<u64>,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
         let mut found = [PageRegion::default(); 256];
         let mut start = range.start;
         while start < range.end {
@@ -146,7 +150,11 @@ impl Pagemap {
         Ok(())
     }
 
-    fn entries(&self, range: Range<u64>, out: &mut Vec<Range<u64>>) -> io::Result<()> {
+    fn entries(
+        &self,
+        range: Range<u64>,
+        out: &mut Vec<Range<u64>>,
+    ) -> io::Result<()> {
         const BLOCK: usize = 8192;
         let mut raw = vec![0u8; BLOCK * 8];
         let mut page = range.start / self.page;
@@ -158,7 +166,8 @@ impl Pagemap {
                 break;
             }
             for (i, entry) in raw[..n - n % 8].chunks_exact(8).enumerate() {
-                let bits = u64::from_ne_bytes(entry.try_into().unwrap_or([0; 8]));
+                let bits =
+                    u64::from_ne_bytes(entry.try_into().unwrap_or([0; 8]));
                 if bits & (PM_PRESENT | PM_SWAPPED) != 0 {
                     let addr = (page + i as u64) * self.page;
                     push_merged(out, addr..addr + self.page);
@@ -216,7 +225,10 @@ mod tests {
         pm.resident(start..start + len as u64, &mut runs).unwrap();
         assert_eq!(
             runs,
-            [start + page..start + 3 * page, start + 9 * page..start + 10 * page]
+            [
+                start + page..start + 3 * page,
+                start + 9 * page..start + 10 * page
+            ]
         );
 
         // Both paths must agree: the ioctl (on 6.7+) and the entries.

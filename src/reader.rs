@@ -78,7 +78,8 @@ impl Reader {
         loop {
             let result = match &self.method {
                 Method::VmReadv => {
-                    let remote = [RemoteIoVec { base: addr as usize, len: buf.len() }];
+                    let remote =
+                        [RemoteIoVec { base: addr as usize, len: buf.len() }];
                     let mut local = [IoSliceMut::new(buf)];
                     process_vm_readv(self.pid, &mut local, &remote)
                 }
@@ -87,7 +88,9 @@ impl Reader {
                     // process's exec) reads nothing at all.
                     Ok(0) => Err(Errno::ESRCH),
                     Ok(n) => Ok(n),
-                    Err(e) => Err(Errno::from_raw(e.raw_os_error().unwrap_or(libc::EIO))),
+                    Err(e) => Err(Errno::from_raw(
+                        e.raw_os_error().unwrap_or(libc::EIO),
+                    )),
                 },
             };
             match result {
