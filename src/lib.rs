@@ -12,10 +12,18 @@
 //!   and recycles the buffers between them.
 //! - `report`: turns what was found into the human report or NDJSON.
 
+pub mod cli;
+pub mod exit;
+pub mod hint;
+pub mod json;
 pub mod maps;
 pub mod pagemap;
 pub mod pattern;
 pub mod pipeline;
 pub mod reader;
 pub mod region;
+pub mod report;
+pub mod run;
+pub mod scan;
 pub mod scanner;
+pub mod target;

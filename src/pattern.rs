@@ -37,7 +37,7 @@ pub enum PatternError {
 }
 
 enum Engine {
-    One(memmem::Finder<'static>),
+    One(Box<memmem::Finder<'static>>),
     Many(AhoCorasick),
     Regex(Box<meta::Regex>),
 }
@@ -73,9 +73,8 @@ impl Patterns {
         if regexes.is_empty() {
             let max_len = literals.iter().map(|l| l.len()).max().unwrap_or(1);
             let engine = if literals.len() == 1 {
-                Engine::One(
-                    memmem::Finder::new(literals[0].as_bytes()).into_owned(),
-                )
+                let finder = memmem::Finder::new(literals[0].as_bytes());
+                Engine::One(Box::new(finder.into_owned()))
             } else {
                 // Leftmost-longest so that, of `key` and `keystore` at the
                 // same place, the longer is reported.
@@ -113,6 +112,16 @@ impl Patterns {
     /// The longest match any pattern can make, as bounded above.
     pub fn max_len(&self) -> usize {
         self.max_len
+    }
+
+    /// How many patterns there are.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// Never true: construction refuses an empty set.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
     }
 
     /// The pattern with id `id`, as given on the command line.
@@ -161,8 +170,7 @@ fn parser() -> regex_syntax::Parser {
 /// Regex errors come as several lines with a caret; memscan's errors are
 /// one line each.
 fn one_line(text: &str) -> String {
-    let last =
-        text.lines().filter(|l| !l.trim().is_empty()).last().unwrap_or(text);
+    let last = text.lines().rfind(|l| !l.trim().is_empty()).unwrap_or(text);
     last.trim().trim_start_matches("error: ").to_string()
 }
 

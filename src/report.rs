@@ -1,0 +1,241 @@
+//! The human report: one block per target, ending in a verdict line.
+//!
+//! Matched bytes are shown escaped (printable ASCII as is, everything
+//! else as `\xNN`) and cut at `scanner::SHOWN` bytes, so a report never
+//! puts raw memory on a terminal.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use humansize::{format_size, BINARY};
+use nix::errno::Errno;
+
+use crate::pattern::Patterns;
+use crate::region::Kind;
+use crate::scan::{Status, TargetScan};
+
+/// Sizes the way people read them: `4 KiB`, `1.25 MiB`.
+pub fn size(bytes: u64) -> String {
+    format_size(bytes, BINARY)
+}
+
+/// `EFAULT`, the symbolic name, or the number when the name is unknown.
+pub fn errno_name(errno: Errno) -> String {
+    let name = format!("{errno:?}");
+    if name.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit()) {
+        name
+    } else {
+        format!("errno {}", errno as i32)
+    }
+}
+
+/// Escapes bytes for display; `truncated` adds an ellipsis.
+pub fn escape(bytes: &[u8], truncated: bool) -> String {
+    let mut out = String::with_capacity(bytes.len() + 3);
+    for &b in bytes {
+        match b {
+            b'\\' => out.push_str("\\\\"),
+            b'\n' => out.push_str("\\n"),
+            b'\t' => out.push_str("\\t"),
+            0x20..=0x7e => out.push(b as char),
+            _ => {
+                let _ = write!(out, "\\x{b:02x}");
+            }
+        }
+    }
+    if truncated {
+        out.push_str("...");
+    }
+    out
+}
+
+/// One line naming the target: pid, comm and, where known, the container
+/// and the pid inside it.
+pub fn target_line(scan: &TargetScan) -> String {
+    let p = &scan.process;
+    let mut line = format!("pid {} ({})", p.pid, p.comm);
+    if let Some(origin) = &p.origin {
+        let _ = write!(line, " in container {}", origin.container);
+        if let Some(ns) = p.ns_pid {
+            let _ = write!(line, " (pid {ns} inside)");
+        }
+    }
+    if !p.cmdline.is_empty() {
+        let shown: String = p.cmdline.chars().take(100).collect();
+        let _ = write!(
+            line,
+            ": {}",
+            escape(shown.as_bytes(), shown.len() < p.cmdline.len())
+        );
+    }
+    line
+}
+
+/// Per-kind totals for the region table.
+#[derive(Default)]
+struct KindRow {
+    regions: usize,
+    size: u64,
+    scanned: u64,
+    not_resident: u64,
+    failed_pages: u64,
+    unreadable: Option<Errno>,
+    unreadable_count: usize,
+    page_errno: Option<Errno>,
+    skipped: Option<&'static str>,
+}
+
+fn kind_rows(scan: &TargetScan) -> BTreeMap<Kind, KindRow> {
+    let mut rows: BTreeMap<Kind, KindRow> = BTreeMap::new();
+    for (region, status) in scan.regions.iter().zip(&scan.statuses) {
+        let row = rows.entry(region.kind).or_default();
+        row.regions += 1;
+        row.size += region.len();
+        match *status {
+            Status::Scanned { bytes, not_resident, failed_pages, errno } => {
+                row.scanned += bytes;
+                row.not_resident += not_resident;
+                row.failed_pages += failed_pages;
+                row.page_errno = row.page_errno.or(errno);
+            }
+            Status::Unreadable { errno } => {
+                row.unreadable = row.unreadable.or(Some(errno));
+                row.unreadable_count += 1;
+            }
+            Status::Skipped { reason } => {
+                row.skipped = row.skipped.or(Some(reason))
+            }
+        }
+    }
+    rows
+}
+
+/// The closing line of a target's report.
+pub fn verdict(scan: &TargetScan) -> String {
+    let p = &scan.process;
+    let mut line = match scan.total_hits {
+        0 => format!("no matches in pid {} ({})", p.pid, p.comm),
+        1 => format!("1 match in pid {} ({})", p.pid, p.comm),
+        n => format!("{n} matches in pid {} ({})", p.pid, p.comm),
+    };
+    let protected: Vec<_> = scan.protected_unreadable().collect();
+    if !protected.is_empty() {
+        let bytes: u64 = protected.iter().map(|(r, _)| r.len()).sum();
+        let mut errnos: Vec<String> =
+            protected.iter().map(|(_, e)| errno_name(*e)).collect();
+        errnos.dedup();
+        let noun = if protected.len() == 1 { "region" } else { "regions" };
+        let _ = write!(
+            line,
+            "; {} protected {noun} ({}) unreadable: {}",
+            protected.len(),
+            size(bytes),
+            errnos.join(", ")
+        );
+    }
+    if scan.exited {
+        line.push_str("; the process exited during the scan");
+    }
+    line
+}
+
+/// Writes the full human report for one target.
+pub fn write_target(
+    out: &mut impl Write,
+    scan: &TargetScan,
+    patterns: &Patterns,
+) -> io::Result<()> {
+    writeln!(out, "{}", target_line(scan))?;
+    writeln!(
+        out,
+        "  {:<12} {:>7} {:>11} {:>11}  status",
+        "kind", "regions", "size", "scanned"
+    )?;
+    for (kind, row) in kind_rows(scan) {
+        let mut status = Vec::new();
+        if row.not_resident > 0 {
+            status.push(format!("{} not resident", size(row.not_resident)));
+        }
+        if row.failed_pages > 0 {
+            let errno = row.page_errno.map(errno_name).unwrap_or_default();
+            status.push(format!(
+                "{} pages unreadable: {errno}",
+                row.failed_pages
+            ));
+        }
+        if let Some(errno) = row.unreadable {
+            let what = if kind.is_protected() {
+                "protected, unreadable"
+            } else {
+                "unreadable"
+            };
+            status.push(format!(
+                "{what}: {} ({})",
+                errno_name(errno),
+                errno.desc()
+            ));
+        }
+        if let Some(reason) = row.skipped {
+            status.push(format!("skipped: {reason}"));
+        }
+        writeln!(
+            out,
+            "  {:<12} {:>7} {:>11} {:>11}  {}",
+            kind.name(),
+            row.regions,
+            size(row.size),
+            size(row.scanned),
+            status.join("; ")
+        )?;
+    }
+    if !scan.hits.is_empty() {
+        writeln!(out, "  matches:")?;
+    }
+    for hit in &scan.hits {
+        let region = &scan.regions[hit.region];
+        let place = format!(
+            "{} +{:#x}",
+            region.display_path(),
+            hit.addr - region.start
+        );
+        writeln!(
+            out,
+            "    {:#014x}  {:<10} {:<40} {}{}",
+            hit.addr,
+            region.kind.name(),
+            place,
+            escape(&hit.bytes, hit.len > hit.bytes.len()),
+            if patterns.len() > 1 {
+                format!("  [{}]", patterns.name(hit.pattern))
+            } else {
+                String::new()
+            }
+        )?;
+    }
+    if scan.total_hits > scan.hits.len() as u64 {
+        writeln!(
+            out,
+            "    ... {} more matches not shown (--max-matches)",
+            scan.total_hits - scan.hits.len() as u64
+        )?;
+    }
+    writeln!(out, "{}", verdict(scan))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escape_keeps_text_and_hides_bytes() {
+        assert_eq!(escape(b"topsecret_001", false), "topsecret_001");
+        assert_eq!(escape(b"a\0\xff\\\n", true), "a\\x00\\xff\\\\\\n...");
+    }
+
+    #[test]
+    fn errno_names_are_symbolic() {
+        assert_eq!(errno_name(Errno::EFAULT), "EFAULT");
+        assert_eq!(errno_name(Errno::EIO), "EIO");
+    }
+}

@@ -1,0 +1,239 @@
+//! Scanning one process: list its regions, decide what to read, run the
+//! pipeline, and account for every region.
+//!
+//! Every region ends in exactly one [`Status`]: scanned (with the pages
+//! that failed, if any), unreadable (tried once, refused, with the
+//! kernel's errno), or skipped (not tried, with the reason). The report
+//! is built from that; nothing is left out silently, unlike a core dump.
+
+use std::ops::Range;
+use std::sync::atomic::AtomicBool;
+use std::time::{Duration, Instant};
+
+use nix::errno::Errno;
+
+use crate::maps;
+use crate::pagemap::Pagemap;
+use crate::pattern::Patterns;
+use crate::pipeline::{plan, Pipeline};
+use crate::reader::Reader;
+use crate::region::{Policy, Region};
+use crate::scanner::Hit;
+use crate::target::{Process, TargetError};
+
+/// Choices that change what is read.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Read every page, not just the present or swapped ones.
+    pub all_pages: bool,
+}
+
+/// What happened to one region.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Status {
+    Scanned {
+        /// Bytes searched.
+        bytes: u64,
+        /// Bytes left out because no page was ever there (see `pagemap`).
+        not_resident: u64,
+        /// Pages that failed to read, and the first error.
+        failed_pages: u64,
+        errno: Option<Errno>,
+    },
+    /// Tried once and refused by the kernel.
+    Unreadable {
+        errno: Errno,
+    },
+    Skipped {
+        reason: &'static str,
+    },
+}
+
+/// The result of scanning one process.
+#[derive(Debug)]
+pub struct TargetScan {
+    pub process: Process,
+    pub regions: Vec<Region>,
+    /// `statuses[i]` is the fate of `regions[i]`.
+    pub statuses: Vec<Status>,
+    /// Kept matches, in address order.
+    pub hits: Vec<Hit>,
+    /// All matches, including those beyond the cap.
+    pub total_hits: u64,
+    /// The process exited while it was being scanned.
+    pub exited: bool,
+    /// Reads went through `/proc/PID/mem`.
+    pub via_proc_mem: bool,
+    pub elapsed: Duration,
+}
+
+impl TargetScan {
+    pub fn bytes_scanned(&self) -> u64 {
+        self.statuses
+            .iter()
+            .map(|s| match s {
+                Status::Scanned { bytes, .. } => *bytes,
+                _ => 0,
+            })
+            .sum()
+    }
+
+    /// Protected regions the kernel refused, with their errno.
+    pub fn protected_unreadable(
+        &self,
+    ) -> impl Iterator<Item = (&Region, Errno)> {
+        self.regions.iter().zip(&self.statuses).filter_map(|(r, s)| match s {
+            Status::Unreadable { errno } if r.kind.is_protected() => {
+                Some((r, *errno))
+            }
+            _ => None,
+        })
+    }
+}
+
+/// Scans `process` for `patterns`.
+///
+/// Failures on single regions or pages are recorded in the result; only
+/// failures on the whole target (gone before the first read, access
+/// denied) are errors.
+pub fn scan_process(
+    process: &Process,
+    patterns: &Patterns,
+    pipeline: &mut Pipeline,
+    options: Options,
+    stop: &AtomicBool,
+) -> Result<TargetScan, TargetError> {
+    let began = Instant::now();
+    let pid = process.pid;
+    let regions = maps::read(pid)
+        .map_err(|e| TargetError::from_io(pid, "memory maps", e))?;
+    if regions.is_empty() {
+        // A process that turned zombie (or exited) after it was resolved
+        // has an empty maps file.
+        return Err(TargetError::Zombie(pid, process.comm.clone()));
+    }
+    let probe =
+        regions.iter().find(|r| r.policy() == Policy::Scan).map(|r| r.start);
+    let reader = Reader::open(pid, probe).map_err(|errno| match errno {
+        Errno::ESRCH => TargetError::NoSuchPid(pid),
+        Errno::EACCES | Errno::EPERM => TargetError::Denied {
+            pid,
+            what: "memory",
+            hint: crate::hint::permission(),
+        },
+        other => {
+            TargetError::from_io(pid, "memory", std::io::Error::from(other))
+        }
+    })?;
+
+    let mut pagemap = if options.all_pages {
+        None
+    } else {
+        Pagemap::open(pid)
+            .map_err(|e| {
+                log::debug!(
+                    "scan: pid {pid}: no pagemap ({e}), reading all pages"
+                )
+            })
+            .ok()
+    };
+    let mut statuses = Vec::with_capacity(regions.len());
+    let mut runs: Vec<(usize, Range<u64>)> = Vec::new();
+    let mut resident = Vec::new();
+    let mut exited = false;
+    for (i, region) in regions.iter().enumerate() {
+        let whole = region.start..region.end;
+        match region.policy() {
+            Policy::Skip(reason) => {
+                statuses.push(Status::Skipped { reason });
+                continue;
+            }
+            Policy::Probe => match reader.read(region.start, &mut [0u8; 1]) {
+                Err(Errno::ESRCH) => {
+                    exited = true;
+                    statuses.push(Status::Unreadable { errno: Errno::ESRCH });
+                    continue;
+                }
+                Err(errno) => {
+                    statuses.push(Status::Unreadable { errno });
+                    continue;
+                }
+                Ok(_) => {
+                    // A debug enclave read through /proc/PID/mem, say:
+                    // the protection is off, so search it like the rest.
+                    log::warn!(
+                        "scan: pid {pid}: protected region {:#x} ({}) is readable",
+                        region.start,
+                        region.kind
+                    );
+                    runs.push((i, whole));
+                }
+            },
+            Policy::Scan => {
+                resident.clear();
+                match &mut pagemap {
+                    Some(pm) => {
+                        match pm.resident(whole.clone(), &mut resident) {
+                            Ok(()) => {
+                                runs.extend(resident.drain(..).map(|r| (i, r)))
+                            }
+                            Err(e) => {
+                                log::debug!(
+                                    "scan: pid {pid}: pagemap {:#x}: {e}",
+                                    region.start
+                                );
+                                runs.push((i, whole));
+                            }
+                        }
+                    }
+                    None => runs.push((i, whole)),
+                }
+            }
+        }
+        statuses.push(Status::Scanned {
+            bytes: 0,
+            not_resident: 0,
+            failed_pages: 0,
+            errno: None,
+        });
+    }
+
+    let overlap = patterns.max_len().saturating_sub(1) as u64;
+    let chunk = pipeline.settings().chunk as u64;
+    let jobs = plan(&runs, chunk, overlap);
+    let outcome = if exited {
+        Default::default()
+    } else {
+        pipeline.run(&reader, patterns, &jobs, stop)
+    };
+    if let Some(errno) = outcome.fatal {
+        let e = std::io::Error::from(errno);
+        return Err(TargetError::from_io(pid, "memory", e));
+    }
+
+    let mut planned = vec![0u64; regions.len()];
+    for (i, run) in &runs {
+        planned[*i] += run.end - run.start;
+    }
+    for (i, status) in statuses.iter_mut().enumerate() {
+        if let Status::Scanned { bytes, not_resident, failed_pages, errno } =
+            status
+        {
+            let tally = outcome.tallies.get(&i).copied().unwrap_or_default();
+            *bytes = tally.scanned;
+            *not_resident = regions[i].len() - planned[i];
+            *failed_pages = tally.failed_pages;
+            *errno = tally.errno;
+        }
+    }
+    Ok(TargetScan {
+        process: process.clone(),
+        regions,
+        statuses,
+        hits: outcome.hits.list,
+        total_hits: outcome.hits.total,
+        exited: exited || outcome.gone,
+        via_proc_mem: reader.uses_proc_mem(),
+        elapsed: began.elapsed(),
+    })
+}
