@@ -51,6 +51,10 @@ pub struct Args {
     #[arg(long, value_name = "N", default_value_t = 10_000)]
     pub max_matches: usize,
 
+    /// Bytes shown after each match, for context.
+    #[arg(short = 'A', long, value_name = "BYTES", default_value_t = 32)]
+    pub after: usize,
+
     /// Bytes read per chunk (K, M suffixes).
     #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
     pub chunk_size: usize,
@@ -126,6 +130,7 @@ impl Args {
         let mut settings = Settings {
             chunk: self.chunk_size,
             max_hits: self.max_matches,
+            after: self.after.min(4096),
             ..Settings::default()
         };
         if let Some(n) = self.threads {

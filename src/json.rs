@@ -54,6 +54,7 @@ pub fn hit(scan: &TargetScan, hit: &Hit, patterns: &Patterns) -> Value {
         "pattern": patterns.name(hit.pattern),
         "length": hit.len,
         "bytes": escape(&hit.bytes, hit.len > hit.bytes.len()),
+        "after": escape(&hit.after, false),
     })
 }
 

@@ -100,6 +100,8 @@ pub struct Settings {
     pub depth: usize,
     /// Matches kept per run (more are only counted).
     pub max_hits: usize,
+    /// Bytes kept after each match to show what follows it.
+    pub after: usize,
 }
 
 impl Default for Settings {
@@ -111,6 +113,7 @@ impl Default for Settings {
             pairs: cores.clamp(1, 4),
             depth: 3,
             max_hits: 10_000,
+            after: 0,
         }
     }
 }
@@ -139,6 +142,21 @@ impl Pipeline {
         &self.settings
     }
 
+    /// How far chunks overlap: enough for the longest match and the
+    /// bytes shown after it to be seen whole by the chunk it starts in.
+    pub fn overlap(&self, patterns: &Patterns) -> usize {
+        patterns.max_len() - 1 + self.settings.after
+    }
+
+    /// Splits runs of readable memory into this pipeline's jobs.
+    pub fn plan(
+        &self,
+        runs: &[(usize, Range<u64>)],
+        patterns: &Patterns,
+    ) -> Vec<Job> {
+        plan(runs, self.settings.chunk as u64, self.overlap(patterns) as u64)
+    }
+
     /// Runs all `jobs` against `reader`. Raising `stop` makes the readers
     /// finish their current chunk and return what was found so far.
     pub fn run(
@@ -148,8 +166,7 @@ impl Pipeline {
         jobs: &[Job],
         stop: &AtomicBool,
     ) -> Outcome {
-        let overlap = patterns.max_len().saturating_sub(1);
-        let size = self.settings.chunk + overlap;
+        let size = self.settings.chunk + self.overlap(patterns);
         let pairs = self.settings.pairs.min(jobs.len()).max(1);
         let depth = self.settings.depth;
         // Take the pool; resize if the patterns changed the overlap.
@@ -185,11 +202,12 @@ impl Pipeline {
                 let outcome = &outcome;
                 let returned = &returned;
                 let max_hits = self.settings.max_hits;
+                let after = self.settings.after;
                 let scanner_recycle = recycle_tx.clone();
                 s.spawn(move || {
                     let mut hits = Hits::with_cap(max_hits);
                     for chunk in filled_rx {
-                        scan(patterns, &chunk, &mut hits);
+                        scan(patterns, &chunk, after, &mut hits);
                         // The reader may have stopped; then the buffer
                         // waits in the channel to be collected below.
                         let _ = scanner_recycle.send(chunk.buf);
@@ -390,7 +408,8 @@ mod tests {
             chunk as u64,
             needle.len() as u64 - 1,
         );
-        let settings = Settings { chunk, pairs: 2, depth: 2, max_hits: 100 };
+        let settings =
+            Settings { chunk, pairs: 2, depth: 2, max_hits: 100, after: 0 };
         let mut pipeline = Pipeline::new(settings);
         let stop = AtomicBool::new(false);
         for _ in 0..3 {

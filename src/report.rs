@@ -205,7 +205,7 @@ pub fn write_target(
             hit.addr,
             region.kind.name(),
             place,
-            escape(&hit.bytes, hit.len > hit.bytes.len()),
+            shown(hit),
             if patterns.len() > 1 {
                 format!("  [{}]", patterns.name(hit.pattern))
             } else {
@@ -221,6 +221,18 @@ pub fn write_target(
         )?;
     }
     writeln!(out, "{}", verdict(scan))
+}
+
+/// The match, then what follows it, escaped; a long match is cut and
+/// shown without its tail.
+fn shown(hit: &crate::scanner::Hit) -> String {
+    if hit.len > hit.bytes.len() {
+        escape(&hit.bytes, true)
+    } else {
+        let mut text = escape(&hit.bytes, false);
+        text.push_str(&escape(&hit.after, false));
+        text
+    }
 }
 
 #[cfg(test)]

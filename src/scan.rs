@@ -15,7 +15,7 @@ use nix::errno::Errno;
 use crate::maps;
 use crate::pagemap::Pagemap;
 use crate::pattern::Patterns;
-use crate::pipeline::{plan, Pipeline};
+use crate::pipeline::Pipeline;
 use crate::reader::Reader;
 use crate::region::{Policy, Region};
 use crate::scanner::Hit;
@@ -198,9 +198,7 @@ pub fn scan_process(
         });
     }
 
-    let overlap = patterns.max_len().saturating_sub(1) as u64;
-    let chunk = pipeline.settings().chunk as u64;
-    let jobs = plan(&runs, chunk, overlap);
+    let jobs = pipeline.plan(&runs, patterns);
     let outcome = if exited {
         Default::default()
     } else {

@@ -41,6 +41,8 @@ pub struct Hit {
     pub len: usize,
     /// The first `SHOWN` bytes of the match at most.
     pub bytes: Vec<u8>,
+    /// Up to the requested number of bytes that follow the match.
+    pub after: Vec<u8>,
 }
 
 /// Matches of one scan, kept up to a cap so that a pattern that matches
@@ -74,8 +76,14 @@ impl Hits {
     }
 }
 
-/// Searches one chunk and records the matches that start in its span.
-pub fn scan(patterns: &Patterns, chunk: &Filled, hits: &mut Hits) {
+/// Searches one chunk and records the matches that start in its span,
+/// with up to `after` bytes of what follows each.
+pub fn scan(
+    patterns: &Patterns,
+    chunk: &Filled,
+    after: usize,
+    hits: &mut Hits,
+) {
     debug_assert!(chunk.own <= chunk.len && chunk.len <= chunk.buf.len());
     let data = &chunk.buf[..chunk.len];
     patterns.for_each(data, |range, pattern| {
@@ -83,12 +91,14 @@ pub fn scan(patterns: &Patterns, chunk: &Filled, hits: &mut Hits) {
             return;
         }
         let shown = range.start..range.end.min(range.start + SHOWN);
+        let tail = range.end..range.end.saturating_add(after).min(data.len());
         hits.push(Hit {
             addr: chunk.addr + range.start as u64,
             region: chunk.region,
             pattern,
             len: range.len(),
             bytes: data[shown].to_vec(),
+            after: data[tail].to_vec(),
         });
     });
 }
@@ -110,8 +120,8 @@ mod tests {
         let first = chunk(&memory[..7 + 5], 0x1000, 7);
         let second = chunk(&memory[7..], 0x1007, memory.len() - 7);
         let mut hits = Hits::with_cap(10);
-        scan(&p, &first, &mut hits);
-        scan(&p, &second, &mut hits);
+        scan(&p, &first, 0, &mut hits);
+        scan(&p, &second, 0, &mut hits);
         assert_eq!(hits.total, 1);
         assert_eq!(hits.list[0].addr, 0x1004);
         assert_eq!(hits.list[0].bytes, b"secret");
@@ -121,20 +131,29 @@ mod tests {
     fn match_starting_in_overlap_left_to_next_chunk() {
         let p = Patterns::new(&["ab".to_string()], &[], 256).unwrap();
         let mut hits = Hits::with_cap(10);
-        scan(&p, &chunk(b"xxab", 0, 2), &mut hits);
+        scan(&p, &chunk(b"xxab", 0, 2), 0, &mut hits);
         assert_eq!(hits.total, 0);
-        scan(&p, &chunk(b"ab", 2, 2), &mut hits);
+        scan(&p, &chunk(b"ab", 2, 2), 0, &mut hits);
         assert_eq!(hits.list[0].addr, 2);
+    }
+
+    #[test]
+    fn bytes_after_match_kept_up_to_chunk_end() {
+        let p = Patterns::new(&["key=".to_string()], &[], 256).unwrap();
+        let mut hits = Hits::with_cap(10);
+        scan(&p, &chunk(b"key=abcdef key=xy", 0, 17), 4, &mut hits);
+        assert_eq!(hits.list[0].after, b"abcd");
+        assert_eq!(hits.list[1].after, b"xy");
     }
 
     #[test]
     fn cap_keeps_counting() {
         let p = Patterns::new(&["a".to_string()], &[], 256).unwrap();
         let mut hits = Hits::with_cap(2);
-        scan(&p, &chunk(b"aaaaa", 0, 5), &mut hits);
+        scan(&p, &chunk(b"aaaaa", 0, 5), 0, &mut hits);
         assert_eq!((hits.list.len(), hits.total), (2, 5));
         let mut more = Hits::with_cap(2);
-        scan(&p, &chunk(b"aa", 5, 2), &mut more);
+        scan(&p, &chunk(b"aa", 5, 2), 0, &mut more);
         hits.absorb(more);
         assert_eq!((hits.list.len(), hits.total), (2, 7));
     }
@@ -144,7 +163,7 @@ mod tests {
         let p = Patterns::new(&[], &["k=[a-z]+".to_string()], 256).unwrap();
         let data = [b"k=".as_slice(), &[b'z'; 100]].concat();
         let mut hits = Hits::with_cap(1);
-        scan(&p, &chunk(&data, 0, data.len()), &mut hits);
+        scan(&p, &chunk(&data, 0, data.len()), 0, &mut hits);
         assert_eq!(hits.list[0].len, 102);
         assert_eq!(hits.list[0].bytes.len(), SHOWN);
     }
