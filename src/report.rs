@@ -179,15 +179,15 @@ pub fn write_target(
         if let Some(reason) = row.skipped {
             status.push(format!("skipped: {reason}"));
         }
-        writeln!(
-            out,
+        let line = format!(
             "  {:<12} {:>7} {:>11} {:>11}  {}",
             kind.name(),
             row.regions,
             size(row.size),
             size(row.scanned),
             status.join("; ")
-        )?;
+        );
+        writeln!(out, "{}", line.trim_end())?;
     }
     if !scan.hits.is_empty() {
         writeln!(out, "  matches:")?;
@@ -229,8 +229,11 @@ fn shown(hit: &crate::scanner::Hit) -> String {
     if hit.len > hit.bytes.len() {
         escape(&hit.bytes, true)
     } else {
+        // Context ends at the first NUL: past it lies the next object
+        // in memory, which is noise to a reader (JSON keeps it all).
+        let after = hit.after.split(|&b| b == 0).next().unwrap_or(&[]);
         let mut text = escape(&hit.bytes, false);
-        text.push_str(&escape(&hit.after, false));
+        text.push_str(&escape(after, false));
         text
     }
 }

@@ -36,12 +36,20 @@ fn plain_program_secrets_found_with_their_regions() {
     // The secret the program holds right now is in memory, whole.
     let texts: Vec<String> = matches
         .iter()
-        .map(|m| format!("{}{}", m["bytes"].as_str().unwrap(), m["after"].as_str().unwrap()))
+        .map(|m| {
+            format!(
+                "{}{}",
+                m["bytes"].as_str().unwrap(),
+                m["after"].as_str().unwrap()
+            )
+        })
         .collect();
     let newest = target.line(WAIT);
     let out = run(&["--pid", &pid, "-e", &newest]);
     assert_eq!(out.status.code(), Some(0), "newest secret not found");
-    assert!(texts.iter().any(|t| printed.iter().any(|p| t.starts_with(p.as_str()))));
+    assert!(texts
+        .iter()
+        .any(|t| printed.iter().any(|p| t.starts_with(p.as_str()))));
 
     let summary = &of_type(&objects, "summary")[0];
     assert_eq!(summary["matches"].as_u64().unwrap(), matches.len() as u64);
@@ -79,7 +87,10 @@ fn secretmem_program_has_no_match_and_a_protected_region() {
     assert!(text.contains("protected, unreadable: EFAULT"), "{text}");
     let verdict = text.trim_end().lines().last().unwrap();
     assert!(verdict.starts_with("no matches in pid"), "{verdict}");
-    assert!(verdict.contains("protected region") && verdict.contains("EFAULT"), "{verdict}");
+    assert!(
+        verdict.contains("protected region") && verdict.contains("EFAULT"),
+        "{verdict}"
+    );
 }
 
 #[test]
@@ -93,8 +104,10 @@ fn regex_finds_the_live_secret_whole() {
     let out = run(&["--pid", &pid, "-E", re, "--json"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let objects = ndjson(&out);
-    let found: Vec<&str> =
-        of_type(&objects, "match").iter().map(|m| m["bytes"].as_str().unwrap()).collect();
+    let found: Vec<&str> = of_type(&objects, "match")
+        .iter()
+        .map(|m| m["bytes"].as_str().unwrap())
+        .collect();
     assert!(found.iter().all(|s| s.len() == 46), "{found:?}");
     assert!(found.contains(&live.as_str()), "{live} not in {found:?}");
 }

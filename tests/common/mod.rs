@@ -53,7 +53,10 @@ impl Spawned {
                     // SAFETY-free: kill by our own pid so the reader
                     // thread sees EOF and the scope can end.
                     let _ = self.child.kill();
-                    panic!("pid {}: no output line within {timeout:?}", self.pid)
+                    panic!(
+                        "pid {}: no output line within {timeout:?}",
+                        self.pid
+                    )
                 }
             }
         })
@@ -83,7 +86,12 @@ pub fn python(script: &str, interval: &str) -> Spawned {
 /// status 101, which no test accepts.
 pub fn run(args: &[&str]) -> Output {
     let out = memscan().args(args).output().expect("run memscan");
-    assert_ne!(out.status.code(), Some(101), "memscan panicked: {}", stderr(&out));
+    assert_ne!(
+        out.status.code(),
+        Some(101),
+        "memscan panicked: {}",
+        stderr(&out)
+    );
     out
 }
 
@@ -99,7 +107,10 @@ pub fn stderr(out: &Output) -> String {
 pub fn ndjson(out: &Output) -> Vec<Value> {
     stdout(out)
         .lines()
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad json {l:?}: {e}")))
+        .map(|l| {
+            serde_json::from_str(l)
+                .unwrap_or_else(|e| panic!("bad json {l:?}: {e}"))
+        })
         .collect()
 }
 
