@@ -7,6 +7,7 @@ use crate::exit::EXIT_CODES_HELP;
 use crate::pattern::{Patterns, DEFAULT_MAX_MATCH_LEN};
 use crate::pipeline::Settings;
 use crate::scan::Options;
+use crate::watch::WatchConfig;
 
 /// Find plaintext secrets in the memory of live Linux processes.
 ///
@@ -52,7 +53,7 @@ pub struct Args {
     pub max_matches: usize,
 
     /// Bytes shown after each match, for context.
-    #[arg(short = 'A', long, value_name = "BYTES", default_value_t = 32)]
+    #[arg(short = 'A', long, value_name = "BYTES", default_value_t = 40)]
     pub after: usize,
 
     /// Bytes read per chunk (K, M suffixes).
@@ -62,6 +63,19 @@ pub struct Args {
     /// Reader/scanner thread pairs [default: one per core, at most 4].
     #[arg(short = 'j', long, value_name = "N")]
     pub threads: Option<usize>,
+
+    /// Poll again and again, reporting matches as they appear and go.
+    #[arg(short = 'w', long)]
+    pub watch: bool,
+
+    /// Time between polls with --watch (500ms, 2s, 1m).
+    #[arg(long, value_name = "DURATION", default_value = "2s",
+          value_parser = crate::watch::parse_duration)]
+    pub interval: std::time::Duration,
+
+    /// Stop after N polls (implies --watch).
+    #[arg(long, value_name = "N")]
+    pub count: Option<u64>,
 
     /// Log what memscan does on stderr (repeat for more).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
@@ -101,6 +115,8 @@ pub struct Config {
     pub options: Options,
     pub json: bool,
     pub verbose: u8,
+    /// Set for `--watch` (or `--count`).
+    pub watch: Option<WatchConfig>,
 }
 
 impl Args {
@@ -121,6 +137,9 @@ impl Args {
             seen.push(s.clone());
             new
         });
+        if self.count == Some(0) {
+            anyhow::bail!("--count must be at least 1");
+        }
         if self.max_match_len == 0 {
             anyhow::bail!("--max-match-len must be at least 1");
         }
@@ -146,6 +165,9 @@ impl Args {
             options: Options { all_pages: self.all_pages },
             json: self.json,
             verbose: self.verbose,
+            watch: (self.watch || self.count.is_some()).then_some(
+                WatchConfig { interval: self.interval, count: self.count },
+            ),
         })
     }
 }

@@ -13,6 +13,7 @@
 //! - `report`: turns what was found into the human report or NDJSON.
 
 pub mod cli;
+pub mod clock;
 pub mod exit;
 pub mod hint;
 pub mod json;
@@ -26,4 +27,7 @@ pub mod report;
 pub mod run;
 pub mod scan;
 pub mod scanner;
+pub mod signal;
 pub mod target;
+pub mod track;
+pub mod watch;

@@ -27,7 +27,11 @@ fn main() -> ExitCode {
     };
     let stdout = io::stdout();
     let mut out = io::BufWriter::new(stdout.lock());
-    let result = memscan::run::once(&config, &mut out).and_then(|exit| {
+    let result = match config.watch {
+        Some(watch) => memscan::watch::watch(&config, watch, &mut out),
+        None => memscan::run::once(&config, &mut out),
+    };
+    let result = result.and_then(|exit| {
         out.flush()?;
         Ok(exit)
     });
