@@ -16,7 +16,13 @@ use crate::watch::WatchConfig;
 /// every match with its address and region, and every region the kernel
 /// refused to hand out (SGX enclaves, memfd_secret) with the reason.
 #[derive(Parser, Debug)]
-#[command(name = "memscan", version, after_help = EXIT_CODES_HELP)]
+#[command(
+    name = "memscan",
+    version,
+    after_help = EXIT_CODES_HELP,
+    override_usage = "memscan [OPTIONS] (-e LITERAL | -E REGEX)... \
+                      (--pid PID | --name NAME)..."
+)]
 pub struct Args {
     /// Search for this literal (repeatable).
     #[arg(short = 'e', long = "pattern", value_name = "LITERAL")]
@@ -38,8 +44,9 @@ pub struct Args {
     #[arg(long)]
     pub json: bool,
 
-    /// Read every page, including never-touched and non-resident ones
-    /// (slower; faults swapped-out and file pages into the target).
+    /// Also read pages that are not in memory: never-touched ones (which
+    /// hold zeros) and file pages not loaded yet, faulting them into the
+    /// target. By default only present and swapped-out pages are read.
     #[arg(long)]
     pub all_pages: bool,
 

@@ -18,6 +18,7 @@ pub mod exit;
 pub mod hint;
 pub mod json;
 pub mod maps;
+pub mod multi;
 pub mod pagemap;
 pub mod pattern;
 pub mod pipeline;

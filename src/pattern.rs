@@ -1,7 +1,7 @@
 //! Compiling `-e` literals and `-E` regexes into one searcher.
 //!
 //! One literal uses `memchr::memmem`, several use one Aho-Corasick
-//! automaton, and any regex turns the whole set into one multi-pattern
+//! automaton (hundreds use Wu-Manber, see `multi`), and any regex turns the whole set into one multi-pattern
 //! regex (literals escaped into it), so each byte is looked at once
 //! whatever the mix. Regexes work on bytes, not text: memory is not
 //! UTF-8, so `.` matches any byte but `\n`, as with `grep -a` in the C
@@ -15,8 +15,14 @@ use std::ops::Range;
 
 use aho_corasick::{AhoCorasick, MatchKind};
 use memchr::memmem;
+
+use crate::multi::WuManber;
 use regex_automata::meta;
 use regex_automata::util::syntax;
+
+/// Up to this many literals the automaton's SIMD prefilter (Teddy) is
+/// fast; past it the automaton looks at every byte and Wu-Manber wins.
+const TEDDY_LIMIT: usize = 64;
 
 /// Default bound on a regex match that has no bound of its own (`.*`).
 pub const DEFAULT_MAX_MATCH_LEN: usize = 256;
@@ -39,6 +45,7 @@ pub enum PatternError {
 enum Engine {
     One(Box<memmem::Finder<'static>>),
     Many(AhoCorasick),
+    Wide(Box<WuManber>),
     Regex(Box<meta::Regex>),
 }
 
@@ -72,7 +79,16 @@ impl Patterns {
             literals.iter().chain(regexes).cloned().collect();
         if regexes.is_empty() {
             let max_len = literals.iter().map(|l| l.len()).max().unwrap_or(1);
-            let engine = if literals.len() == 1 {
+            let bytes: Vec<Vec<u8>> =
+                literals.iter().map(|l| l.as_bytes().to_vec()).collect();
+            let wide = if literals.len() > TEDDY_LIMIT {
+                WuManber::new(&bytes)
+            } else {
+                None
+            };
+            let engine = if let Some(wm) = wide {
+                Engine::Wide(Box::new(wm))
+            } else if literals.len() == 1 {
                 let finder = memmem::Finder::new(literals[0].as_bytes());
                 Engine::One(Box::new(finder.into_owned()))
             } else {
@@ -148,6 +164,7 @@ impl Patterns {
                     found(m.range(), m.pattern().as_usize());
                 }
             }
+            Engine::Wide(wm) => wm.for_each(hay, found),
             Engine::Regex(re) => {
                 for m in re.find_iter(hay) {
                     found(m.range(), m.pattern().as_usize());
