@@ -43,6 +43,8 @@ if [ "$force" = 0 ] && docker image inspect "$image" >/dev/null 2>&1; then
     say "$image already exists; nothing to do (use --force to rebuild)"
     exit 0
 fi
+# With --force the old image loses its tag; remember it to drop it after.
+old_id=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null || true)
 command -v python3 >/dev/null 2>&1 || die "python3 not found on the host"
 command -v ldd >/dev/null 2>&1 || die "ldd not found on the host"
 
@@ -220,4 +222,9 @@ tar --numeric-owner --owner=0 --group=0 -C "$root" -cf - . |
         --message "memscan python base from the host's python $py_ver" \
         - "$image" >/dev/null ||
     die "docker import failed"
+if [ -n "$old_id" ] &&
+    [ "$(docker image inspect -f '{{.Id}}' "$image")" != "$old_id" ]; then
+    # Fails harmlessly while a container still uses the old image.
+    docker rmi "$old_id" >/dev/null 2>&1 || true
+fi
 say "built $image ($size unpacked) in $(( $(date +%s) - start )) s"
