@@ -11,3 +11,4 @@
 //! - `pipeline`: joins reader and scanner threads with bounded channels
 //!   and recycles the buffers between them.
 //! - `report`: turns what was found into the human report or NDJSON.
+pub mod container;
