@@ -9,6 +9,13 @@
 //! namespace, no cgroupfs mounted) we fall back to `State.Pid` and its
 //! descendants by parent PID, which misses `docker exec` processes.
 //!
+//! When memscan itself runs in a container, its own cgroup mounts show
+//! only its own subtree. So the caller also passes the mount tables of the
+//! target (whose `/sys/fs/cgroup` shows the target's own cgroup) and of
+//! PID 1 (the host's, with `--pid=host`), each to be reached through that
+//! process's `/proc/PID/root`. Those need ptrace read access to the
+//! process, which memscan needs for the memory anyway.
+//!
 //! PIDs read here are in memscan's own PID namespace, which is the host's
 //! unless memscan itself runs in a container without `--pid=host`.
 
@@ -195,25 +202,28 @@ pub fn mounts_for<'a>(mounts: &'a [Mount], m: &Membership) -> Vec<&'a Mount> {
 }
 
 /// Where cgroup `path` of a hierarchy lives under `mount`, if the mount
-/// shows it. A mount of the hierarchy's root shows every path below its
-/// mount point; a mount of a subtree (a bind mount, or the mount inside a
-/// private cgroup namespace) shows paths below its root, and the path we
-/// read is then also relative to that namespace's root.
+/// shows it. A mount's root is the cgroup it shows at its mount point: `/`
+/// for the whole hierarchy, the container's own cgroup for the mounts
+/// inside a container. Both the root and `path` are relative to the
+/// reader's cgroup namespace, so a path outside it starts with `/..`; it is
+/// reachable only through a mount whose root is an ancestor of it. A path
+/// that matches no root is tried as relative to the mount point, which is
+/// right for the mount of a private cgroup namespace's own root.
 pub fn cgroup_dir(mount: &Mount, path: &str) -> Option<PathBuf> {
-    let relative = path.trim_start_matches('/');
-    if relative.split('/').any(|c| c == "..") {
-        // A path outside our cgroup namespace cannot be reached from here.
+    let climbs = |p: &str| p.split('/').any(|c| c == "..");
+    let root = mount.root.trim_end_matches('/');
+    let below_root = path
+        .strip_prefix(root)
+        .filter(|rest| rest.is_empty() || rest.starts_with('/'))
+        .map(|rest| rest.trim_start_matches('/'));
+    let relative = match below_root {
+        Some(rest) => rest,
+        None => path.trim_start_matches('/'),
+    };
+    if climbs(relative) {
         return None;
     }
-    let root = mount.root.trim_end_matches('/');
-    let below_root = if root.is_empty() {
-        Some(relative)
-    } else {
-        path.strip_prefix(root)
-            .filter(|rest| rest.is_empty() || rest.starts_with('/'))
-            .map(|rest| rest.trim_start_matches('/'))
-    };
-    Some(mount.mount_point.join(below_root.unwrap_or(relative)))
+    Some(mount.mount_point.join(relative))
 }
 
 /// Reads `cgroup.procs` in `dir` and below into `pids`.
@@ -243,32 +253,54 @@ pub fn collect_procs(
     Ok(())
 }
 
-/// The container's PIDs from its cgroup, or `None` (with the reason) when
-/// the cgroup cannot be found or read.
+/// A mount table and the path through which its mount points are seen:
+/// `/` for our own, `/proc/1/root` for the host's when we run in a
+/// container with `--pid=host`.
+#[derive(Debug, Clone)]
+pub struct MountTable {
+    /// Prefixed to every mount point of `text`.
+    pub prefix: PathBuf,
+    /// The content of a `mountinfo` file.
+    pub text: String,
+}
+
+/// The container's PIDs from its cgroup, or the reason it could not be
+/// read. A cgroup that does not hold `main_pid` is not the container's (a
+/// stale mount, another namespace's view) and is passed over.
 fn pids_from_cgroup(
     cgroup_text: &str,
-    mountinfo_text: &str,
+    tables: &[MountTable],
     id: &str,
+    main_pid: i32,
 ) -> Result<BTreeSet<i32>, String> {
     let lines = parse_proc_cgroup(cgroup_text);
     let picked = candidates(&lines, id);
     if picked.is_empty() {
         return Err(format!("no cgroup path names container {id}"));
     }
-    let mounts = parse_mountinfo(mountinfo_text);
     let mut last = String::from("no cgroup hierarchy of it is mounted");
-    for m in picked {
-        let Some(root) = container_root(&m.path, id) else { continue };
-        for mount in mounts_for(&mounts, m) {
-            let Some(dir) = cgroup_dir(mount, root) else { continue };
-            let mut pids = BTreeSet::new();
-            match collect_procs(&dir, &mut pids, 0) {
-                Ok(()) if !pids.is_empty() => {
-                    log::debug!("container: pids from {}", dir.display());
-                    return Ok(pids);
+    for table in tables {
+        let mounts = parse_mountinfo(&table.text);
+        for m in &picked {
+            let Some(root) = container_root(&m.path, id) else { continue };
+            for mount in mounts_for(&mounts, m) {
+                let Some(dir) = cgroup_dir(mount, root) else { continue };
+                let dir =
+                    table.prefix.join(dir.strip_prefix("/").unwrap_or(&dir));
+                let mut pids = BTreeSet::new();
+                match collect_procs(&dir, &mut pids, 0) {
+                    Ok(()) if pids.contains(&main_pid) => {
+                        log::debug!("container: pids from {}", dir.display());
+                        return Ok(pids);
+                    }
+                    Ok(()) => {
+                        last = format!(
+                            "{} does not list pid {main_pid}",
+                            dir.display()
+                        )
+                    }
+                    Err(e) => last = format!("{}: {e}", dir.display()),
                 }
-                Ok(()) => last = format!("{} lists no process", dir.display()),
-                Err(e) => last = format!("{}: {e}", dir.display()),
             }
         }
     }
@@ -335,7 +367,7 @@ pub fn descendants(proc_root: &Path, root: i32) -> BTreeSet<i32> {
 pub fn processes_in(
     c: &Container,
     proc_root: &Path,
-    mountinfo: Option<&str>,
+    tables: &[MountTable],
 ) -> Result<Vec<ContainerProcess>, Error> {
     if !c.running || c.pid <= 0 {
         return Err(Error::NotRunning {
@@ -353,19 +385,9 @@ pub fn processes_in(
             Error::Proc { path: cgroup_path.display().to_string(), source: e }
         }
     })?;
-    let from_cgroup = match mountinfo {
-        Some(text) => pids_from_cgroup(&cgroup_text, text, &c.id),
-        None => Err("mountinfo unreadable".to_string()),
-    };
-    let pids = match from_cgroup {
-        // A cgroup that does not hold State.Pid is not the container's
-        // (a stale mount, another namespace's view); do not trust it.
-        Ok(pids) if pids.contains(&c.pid) => pids,
-        other => {
-            let reason = match other {
-                Ok(_) => format!("its cgroup does not list pid {}", c.pid),
-                Err(reason) => reason,
-            };
+    let pids = match pids_from_cgroup(&cgroup_text, tables, &c.id, c.pid) {
+        Ok(pids) => pids,
+        Err(reason) => {
             log::debug!(
                 "container: {}: cgroup not usable ({reason}); falling back \
                  to pid {} and its descendants, which misses processes \
@@ -604,8 +626,15 @@ mod tests {
             cgroup_dir(sub, "/docker/abc/child"),
             Some(PathBuf::from("/mnt/my cgroups/child"))
         );
-        // Paths that climb out of our cgroup namespace are unreachable.
+        // Paths that climb out of our cgroup namespace are unreachable,
+        // except through a mount of exactly that cgroup.
         assert_eq!(cgroup_dir(pids, "/../../docker/x"), None);
+        let mut inside = mounts[2].clone();
+        inside.root = "/../docker-x.scope".into();
+        assert_eq!(
+            cgroup_dir(&inside, "/../docker-x.scope/sub"),
+            Some(PathBuf::from("/sys/fs/cgroup/pids/sub"))
+        );
     }
 
     #[test]
@@ -647,13 +676,15 @@ mod tests {
         s.write("proc/100/cgroup", &format!("8:pids:/docker/{ID}\n0::/\n"));
         s.write("proc/100/status", "NSpid:\t100\t1\n");
         s.write("proc/200/status", "NSpid:\t200\t7\n");
-        let mountinfo = format!(
-            "39 31 0:36 / {} rw - cgroup cgroup rw,pids\n",
-            s.0.join("cg/pids").display()
-        );
+        let tables = [MountTable {
+            prefix: PathBuf::from("/"),
+            text: format!(
+                "39 31 0:36 / {} rw - cgroup cgroup rw,pids\n",
+                s.0.join("cg/pids").display()
+            ),
+        }];
         let got =
-            processes_in(&container(100), &s.0.join("proc"), Some(&mountinfo))
-                .unwrap();
+            processes_in(&container(100), &s.0.join("proc"), &tables).unwrap();
         assert_eq!(
             got,
             [
@@ -661,6 +692,59 @@ mod tests {
                 ContainerProcess { host_pid: 200, ns_pid: Some(7) },
             ]
         );
+    }
+
+    #[test]
+    fn host_mounts_used_when_own_mounts_show_only_own_subtree() {
+        // memscan in a container: its pids mount shows its own cgroup at
+        // the usual place; the host's hierarchy is reachable through a
+        // prefix (/proc/1/root in real life, a scratch folder here).
+        let s = Scratch::new();
+        s.write("own/pids/cgroup.procs", "999\n");
+        let host = format!("host/sys/fs/cgroup/pids/docker/{ID}");
+        s.write(&format!("{host}/cgroup.procs"), "100\n");
+        s.write("proc/100/cgroup", &format!("8:pids:/docker/{ID}\n"));
+        s.write("proc/100/status", "NSpid:\t100\t1\n");
+        let tables = [
+            MountTable {
+                prefix: PathBuf::from("/"),
+                text: format!(
+                    "165 157 0:36 /docker/self {} ro - cgroup cgroup \
+                     rw,pids\n",
+                    s.0.join("own/pids").display()
+                ),
+            },
+            MountTable {
+                prefix: s.0.join("host"),
+                text: "39 31 0:36 / /sys/fs/cgroup/pids rw - cgroup cgroup \
+                       rw,pids\n"
+                    .to_string(),
+            },
+        ];
+        let got =
+            processes_in(&container(100), &s.0.join("proc"), &tables).unwrap();
+        assert_eq!(got, [ContainerProcess { host_pid: 100, ns_pid: Some(1) }]);
+    }
+
+    #[test]
+    fn cgroup_without_the_main_pid_is_not_trusted() {
+        let s = Scratch::new();
+        let cg = format!("cg/docker/{ID}");
+        s.write(&format!("{cg}/cgroup.procs"), "555\n");
+        s.write("proc/100/cgroup", &format!("0::/docker/{ID}\n"));
+        s.write("proc/100/stat", "100 (python3) S 1 100 100 0");
+        s.write("proc/100/status", "NSpid:\t100\t1\n");
+        let tables = [MountTable {
+            prefix: PathBuf::from("/"),
+            text: format!(
+                "41 31 0:38 / {} rw - cgroup2 cgroup2 rw\n",
+                s.0.join("cg").display()
+            ),
+        }];
+        let got =
+            processes_in(&container(100), &s.0.join("proc"), &tables).unwrap();
+        let pids: Vec<i32> = got.iter().map(|p| p.host_pid).collect();
+        assert_eq!(pids, [100]);
     }
 
     #[test]
@@ -675,8 +759,8 @@ mod tests {
         s.write("proc/102/status", "NSpid:\t102\t3\n");
         s.write("proc/300/stat", "300 (other) S 1 300 300 0");
         s.write("proc/300/status", "NSpid:\t300\n");
-        let got = processes_in(&container(100), &s.0.join("proc"), Some(""))
-            .unwrap();
+        let got =
+            processes_in(&container(100), &s.0.join("proc"), &[]).unwrap();
         let pids: Vec<i32> = got.iter().map(|p| p.host_pid).collect();
         assert_eq!(pids, [100, 101, 102]);
         assert_eq!(got[2].ns_pid, Some(3));
@@ -688,7 +772,7 @@ mod tests {
         c.running = false;
         c.status = "exited".into();
         let err =
-            processes_in(&c, Path::new("/nonexistent"), None).unwrap_err();
+            processes_in(&c, Path::new("/nonexistent"), &[]).unwrap_err();
         assert!(matches!(err, Error::NotRunning { .. }));
         assert!(err.to_string().contains("exited"), "{err}");
     }
@@ -696,7 +780,7 @@ mod tests {
     #[test]
     fn vanished_main_process_reported_as_gone() {
         let s = Scratch::new();
-        let err = processes_in(&container(4242), &s.0, None).unwrap_err();
+        let err = processes_in(&container(4242), &s.0, &[]).unwrap_err();
         assert!(matches!(err, Error::Gone { pid: 4242, .. }), "{err}");
     }
 }

@@ -73,12 +73,30 @@ pub fn list_running() -> Result<Vec<Container>, Error> {
 /// `c.pid` is always among them. `Error::NotRunning` for a container that
 /// is not running.
 pub fn processes(c: &Container) -> Result<Vec<ContainerProcess>, Error> {
-    // Without mountinfo the cgroup hierarchy cannot be located; the
+    // Our own mounts first. When memscan runs in a container they show only
+    // its own cgroup, so next come the target's mounts (a container sees its
+    // own cgroup at /sys/fs/cgroup) and the host's, each through that
+    // process's root. An unreadable table is skipped: without any, the
     // fallback (descendants of c.pid) still works from /proc alone.
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| log::debug!("container: /proc/self/mountinfo: {e}"))
-        .ok();
-    cgroup::processes_in(c, Path::new("/proc"), mountinfo.as_deref())
+    let pid = c.pid;
+    let sources = [
+        ("/".to_string(), "/proc/self/mountinfo".to_string()),
+        (format!("/proc/{pid}/root"), format!("/proc/{pid}/mountinfo")),
+        ("/proc/1/root".to_string(), "/proc/1/mountinfo".to_string()),
+    ];
+    let tables: Vec<cgroup::MountTable> = sources
+        .into_iter()
+        .filter_map(|(prefix, path)| match std::fs::read_to_string(&path) {
+            Ok(text) => {
+                Some(cgroup::MountTable { prefix: prefix.into(), text })
+            }
+            Err(e) => {
+                log::debug!("container: {path}: {e}");
+                None
+            }
+        })
+        .collect();
+    cgroup::processes_in(c, Path::new("/proc"), &tables)
 }
 
 /// Checks that `name` can be a container name or ID before it goes into a
