@@ -73,6 +73,12 @@ pub fn list_running() -> Result<Vec<Container>, Error> {
 /// `c.pid` is always among them. `Error::NotRunning` for a container that
 /// is not running.
 pub fn processes(c: &Container) -> Result<Vec<ContainerProcess>, Error> {
+    if !c.running || c.pid <= 0 {
+        return Err(Error::NotRunning {
+            name: c.name.clone(),
+            status: c.status.clone(),
+        });
+    }
     // Our own mounts first. When memscan runs in a container they show only
     // its own cgroup, so next come the target's mounts (a container sees its
     // own cgroup at /sys/fs/cgroup) and the host's, each through that
