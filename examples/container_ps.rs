@@ -28,7 +28,8 @@ fn run(name: Option<String>) -> Result<(), Error> {
         return Ok(());
     };
     let c = container::inspect(&name)?;
-    println!("container {} ({})", c.name, &c.id[..c.id.len().min(12)]);
+    let short = c.id.get(..12).unwrap_or(&c.id);
+    println!("container {} ({short})", c.name);
     println!("  image   {}", c.image);
     println!("  status  {} (running: {})", c.status, c.running);
     println!("  engine  {}", c.engine);
