@@ -656,6 +656,38 @@ mod tests {
     }
 
     #[test]
+    fn parsers_survive_arbitrary_text() {
+        let samples = [
+            "",
+            ":",
+            "::",
+            "0::",
+            "\\",
+            "\\0",
+            "\\777",
+            "a\\1x",
+            ")",
+            "((",
+            "1 2 3 4 5 - ",
+            "1 2 3 \\04 \\0400 - cgroup x y",
+            "NSpid:\tx",
+            "NSpid:",
+            "é:ü:/ä",
+            "42 (x) S",
+            "42 ) S -1",
+        ];
+        for text in samples {
+            let _ = parse_proc_cgroup(text);
+            let _ = parse_mountinfo(text);
+            let _ = parse_nspid(text);
+            let _ = parse_stat_ppid(text);
+            let _ = unescape(text);
+            let _ = container_root(text, "x");
+        }
+        assert_eq!(unescape("a\\134b\\011"), "a\\b\t");
+    }
+
+    #[test]
     fn procs_collected_recursively() {
         let s = Scratch::new();
         s.write("c/cgroup.procs", "10\n11\n");

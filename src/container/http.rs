@@ -517,6 +517,46 @@ mod tests {
     }
 
     #[test]
+    fn random_replies_never_panic() {
+        // A fixed xorshift sequence: replies built from HTTP-ish pieces and
+        // random bytes, fed at random read sizes. Only errors may come out.
+        let pieces: [&[u8]; 12] = [
+            b"HTTP/1.1 200 OK\r\n",
+            b"HTTP/1.1 100 Continue\r\n\r\n",
+            b"Transfer-Encoding: chunked\r\n",
+            b"Content-Length: 5\r\n",
+            b"Content-Length: 99999999999999999999\r\n",
+            b"\r\n",
+            b"5;x\r\nhello\r\n",
+            b"0\r\n\r\n",
+            b"ffffffff\r\n",
+            b":\r\n",
+            b"\xff\x00\n",
+            b"{}",
+        ];
+        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        for _ in 0..2000 {
+            let mut reply = Vec::new();
+            for _ in 0..next() % 8 {
+                let r = next();
+                if r % 4 == 0 {
+                    reply.push((r >> 8) as u8);
+                } else {
+                    reply.extend_from_slice(pieces[(r >> 8) as usize % 12]);
+                }
+            }
+            let step = 1 + (next() % 7) as usize;
+            let _ = parse_with_step(&reply, step);
+        }
+    }
+
+    #[test]
     fn garbage_status_lines_are_malformed() {
         for reply in [
             &b""[..],
