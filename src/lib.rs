@@ -32,3 +32,4 @@ pub mod signal;
 pub mod target;
 pub mod track;
 pub mod watch;
+pub mod container;
