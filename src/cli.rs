@@ -21,7 +21,8 @@ use crate::watch::WatchConfig;
     version,
     after_help = EXIT_CODES_HELP,
     override_usage = "memscan [OPTIONS] (-e LITERAL | -E REGEX)... \
-                      (--pid PID | --name NAME)..."
+                      (--pid PID | --name NAME | --container NAME | \
+                      --all-containers)..."
 )]
 pub struct Args {
     /// Search for this literal (repeatable).
@@ -39,6 +40,16 @@ pub struct Args {
     /// Scan every process whose comm or argv[0] basename is NAME.
     #[arg(short = 'n', long = "name", value_name = "NAME")]
     pub names: Vec<String>,
+
+    /// Scan every process of this Docker or Podman container, found
+    /// through the engine's API socket (repeatable).
+    #[arg(short = 'c', long = "container", value_name = "NAME|ID")]
+    pub containers: Vec<String>,
+
+    /// Scan every running container: one summary line each, then the
+    /// details.
+    #[arg(long)]
+    pub all_containers: bool,
 
     /// Print NDJSON (one object per line) instead of the report.
     #[arg(long)]
@@ -112,6 +123,8 @@ pub fn parse_size(text: &str) -> Result<usize, String> {
 pub enum Selector {
     Pid(i32),
     Name(String),
+    Container(String),
+    AllContainers,
 }
 
 /// Everything a run needs, checked.
@@ -134,8 +147,19 @@ impl Args {
         let mut selectors: Vec<Selector> =
             self.pids.iter().map(|&p| Selector::Pid(p)).collect();
         selectors.extend(self.names.iter().cloned().map(Selector::Name));
+        for name in &self.containers {
+            // Checked here so a bad name fails before anything is asked.
+            crate::container::validate_name(name)?;
+            selectors.push(Selector::Container(name.clone()));
+        }
+        if self.all_containers {
+            selectors.push(Selector::AllContainers);
+        }
         if selectors.is_empty() {
-            anyhow::bail!("no target given: use --pid PID or --name NAME");
+            anyhow::bail!(
+                "no target given: use --pid PID, --name NAME, \
+                 --container NAME or --all-containers"
+            );
         }
         // One process named twice is scanned once.
         let mut seen = Vec::new();

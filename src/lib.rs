@@ -2,7 +2,9 @@
 //!
 //! The data flows through the modules in this order:
 //!
-//! - `target`: resolves `--pid`, `--name` and `--container` into processes.
+//! - `resolve`, `target`, `container`: turn `--pid`, `--name` and
+//!   `--container` into processes (the engine API and cgroups live in
+//!   `container`).
 //! - `maps`: parses `/proc/PID/maps` and `smaps` and classifies each region;
 //!   it never reads target memory.
 //! - `reader`: reads target memory with `process_vm_readv` (or
@@ -10,10 +12,18 @@
 //! - `scanner`: searches filled buffers for the patterns.
 //! - `pipeline`: joins reader and scanner threads with bounded channels
 //!   and recycles the buffers between them.
-//! - `report`: turns what was found into the human report or NDJSON.
+//! - `report`, `json`: turn what was found into the human report or
+//!   NDJSON.
+//! - `run` scans once; `watch` polls, with `track` following matches from
+//!   poll to poll.
+//!
+//! `region` classifies what `maps` parses, `pagemap` finds the pages
+//! worth reading, `pattern` and `multi` compile the patterns, and `cli`,
+//! `exit`, `hint`, `signal` and `clock` serve the command line.
 
 pub mod cli;
 pub mod clock;
+pub mod container;
 pub mod exit;
 pub mod hint;
 pub mod json;
@@ -25,6 +35,7 @@ pub mod pipeline;
 pub mod reader;
 pub mod region;
 pub mod report;
+pub mod resolve;
 pub mod run;
 pub mod scan;
 pub mod scanner;
@@ -32,4 +43,3 @@ pub mod signal;
 pub mod target;
 pub mod track;
 pub mod watch;
-pub mod container;

@@ -8,79 +8,65 @@ use std::io::{self, Write};
 use std::sync::atomic::AtomicBool;
 
 use crate::cli::{Config, Selector};
+use crate::container::Container;
 use crate::exit::Exit;
 use crate::pipeline::Pipeline;
-use crate::scan::scan_process;
-use crate::target::{self, Process};
+use crate::resolve::resolve;
+use crate::scan::{scan_process, TargetScan};
+use crate::target::TargetError;
 use crate::{json, report};
-
-/// Resolves selectors into processes, each pid once. Errors come back
-/// alongside, in order, so they can be reported where they belong.
-pub fn resolve(selectors: &[Selector]) -> Vec<Result<Process, String>> {
-    let mut out: Vec<Result<Process, String>> = Vec::new();
-    let mut push = |r: Result<Process, String>| {
-        let dup = matches!(&r, Ok(p) if out.iter().any(|o| matches!(o, Ok(q) if q.pid == p.pid)));
-        if !dup {
-            out.push(r);
-        }
-    };
-    for selector in selectors {
-        match selector {
-            Selector::Pid(pid) => {
-                push(target::by_pid(*pid).map_err(|e| e.to_string()))
-            }
-            Selector::Name(name) => match target::by_name(name) {
-                Ok(list) => list.into_iter().for_each(|p| push(Ok(p))),
-                Err(e) => push(Err(e.to_string())),
-            },
-        }
-    }
-    out
-}
 
 /// Scans every target once and prints the results.
 pub fn once(config: &Config, out: &mut impl Write) -> io::Result<Exit> {
+    let resolved = resolve(&config.selectors);
+    // With --all-containers the summary lines come first, so the details
+    // wait until every container is done.
+    let grouped = config.selectors.contains(&Selector::AllContainers);
+    let mut held = Vec::new();
     let mut pipeline = Pipeline::new(config.settings);
     let stop = AtomicBool::new(false);
     let mut found = false;
     let mut failed = false;
-    for target in resolve(&config.selectors) {
-        let result = target.and_then(|p| {
-            scan_process(
-                &p,
-                &config.patterns,
-                &mut pipeline,
-                config.options,
-                &stop,
-            )
-            .map_err(|e| e.to_string())
-        });
-        match result {
-            Ok(scan) => {
-                found |= scan.total_hits > 0;
-                if config.json {
-                    for hit in &scan.hits {
-                        writeln!(
-                            out,
-                            "{}",
-                            json::hit(&scan, hit, &config.patterns)
-                        )?;
-                    }
-                    writeln!(out, "{}", json::summary(&scan))?;
-                } else {
-                    report::write_target(out, &scan, &config.patterns)?;
-                    writeln!(out)?;
-                }
-            }
+    for target in resolved.targets {
+        let process = match target {
+            Ok(p) => p,
             Err(message) => {
                 failed = true;
-                eprintln!("memscan: {message}");
-                if config.json {
-                    writeln!(out, "{}", json::error(&message))?;
+                error(out, config, &message)?;
+                continue;
+            }
+        };
+        let options = config.options;
+        match scan_process(
+            &process,
+            &config.patterns,
+            &mut pipeline,
+            options,
+            &stop,
+        ) {
+            Ok(scan) => {
+                found |= scan.total_hits > 0;
+                if grouped {
+                    held.push(scan);
+                } else {
+                    write_scan(out, config, &scan)?;
                 }
             }
+            // A container's process that ended since it was listed was
+            // not the user's target; the container is.
+            Err(TargetError::NoSuchPid(_) | TargetError::Zombie(..))
+                if process.origin.is_some() => {}
+            Err(e) => {
+                failed = true;
+                error(out, config, &e.to_string())?;
+            }
         }
-        out.flush()?;
+    }
+    if grouped {
+        write_container_lines(out, config, &resolved.containers, &held)?;
+        for scan in &held {
+            write_scan(out, config, scan)?;
+        }
     }
     Ok(if failed {
         Exit::Error
@@ -89,4 +75,105 @@ pub fn once(config: &Config, out: &mut impl Write) -> io::Result<Exit> {
     } else {
         Exit::NotFound
     })
+}
+
+fn error(
+    out: &mut impl Write,
+    config: &Config,
+    message: &str,
+) -> io::Result<()> {
+    eprintln!("memscan: {message}");
+    if config.json {
+        writeln!(out, "{}", json::error(message))?;
+    }
+    Ok(())
+}
+
+fn write_scan(
+    out: &mut impl Write,
+    config: &Config,
+    scan: &TargetScan,
+) -> io::Result<()> {
+    if config.json {
+        for hit in &scan.hits {
+            writeln!(out, "{}", json::hit(scan, hit, &config.patterns))?;
+        }
+        writeln!(out, "{}", json::summary(scan))?;
+    } else {
+        report::write_target(out, scan, &config.patterns)?;
+        writeln!(out)?;
+    }
+    out.flush()
+}
+
+/// One line per container: what was scanned in it and what was found.
+fn write_container_lines(
+    out: &mut impl Write,
+    config: &Config,
+    containers: &[Container],
+    scans: &[TargetScan],
+) -> io::Result<()> {
+    if !config.json {
+        writeln!(
+            out,
+            "{:<28} {:<28} {:>9} {:>11} {:>8}  protected",
+            "container", "image", "processes", "scanned", "matches"
+        )?;
+    }
+    for c in containers {
+        let mine: Vec<&TargetScan> = scans
+            .iter()
+            .filter(|s| {
+                s.process.origin.as_ref().is_some_and(|o| o.id == c.id)
+            })
+            .collect();
+        let bytes: u64 = mine.iter().map(|s| s.bytes_scanned()).sum();
+        let matches: u64 = mine.iter().map(|s| s.total_hits).sum();
+        let protected: Vec<(u64, String)> = mine
+            .iter()
+            .flat_map(|s| s.protected_unreadable())
+            .map(|(r, errno)| (r.len(), report::errno_name(errno)))
+            .collect();
+        if config.json {
+            let value = serde_json::json!({
+                "type": "container",
+                "name": c.name,
+                "id": c.id,
+                "image": c.image,
+                "processes": mine.len(),
+                "bytes_scanned": bytes,
+                "matches": matches,
+                "protected_regions": protected.len(),
+            });
+            writeln!(out, "{value}")?;
+            continue;
+        }
+        let shown = if protected.is_empty() {
+            String::from("0")
+        } else {
+            let size: u64 = protected.iter().map(|(b, _)| b).sum();
+            let mut errnos: Vec<&str> =
+                protected.iter().map(|(_, e)| e.as_str()).collect();
+            errnos.dedup();
+            format!(
+                "{} ({}, {})",
+                protected.len(),
+                report::size(size),
+                errnos.join(", ")
+            )
+        };
+        writeln!(
+            out,
+            "{:<28} {:<28} {:>9} {:>11} {:>8}  {shown}",
+            c.name,
+            c.image,
+            mine.len(),
+            report::size(bytes),
+            matches
+        )?;
+    }
+    if !config.json {
+        writeln!(out)?;
+    }
+    Ok(())
 }

@@ -24,6 +24,7 @@ use crate::clock::{rfc3339, time_of_day};
 use crate::exit::Exit;
 use crate::pipeline::Pipeline;
 use crate::report::{errno_name, escape, size};
+use crate::resolve;
 use crate::scan::{scan_process, TargetScan};
 use crate::target::{self, Process, TargetError};
 use crate::track::{Change, Live, TargetKey, Tracker};
@@ -213,6 +214,22 @@ pub fn watch(
     if only_pids && followed.is_empty() {
         return Ok(Exit::Error);
     }
+    // A container that does not exist (or an engine that cannot be
+    // reached) is an error; one that is stopped is waited for.
+    for selector in &config.selectors {
+        if let Selector::Container(name) = selector {
+            match crate::container::inspect(name) {
+                Ok(c) if !c.running => {
+                    eprintln!("memscan: container {name:?}: not running ({}), waiting", c.status);
+                }
+                Ok(_) => {}
+                Err(e) => {
+                    eprintln!("memscan: {e}");
+                    return Ok(Exit::Error);
+                }
+            }
+        }
+    }
 
     loop {
         let started = Instant::now();
@@ -399,8 +416,28 @@ fn refresh_targets<W: Write>(
         }
     }
     for selector in &config.selectors {
-        let Selector::Name(name) = selector else { continue };
-        let Ok(found) = target::by_name(name) else { continue };
+        // Named and container targets are looked up afresh: a restarted
+        // container comes back with new processes.
+        let found = match selector {
+            Selector::Pid(_) => continue,
+            Selector::Name(name) => target::by_name(name).unwrap_or_default(),
+            Selector::Container(name) => {
+                match resolve::container_processes(name) {
+                    Ok((_, list)) => list,
+                    Err(e) => {
+                        log::debug!("watch: {e}");
+                        Vec::new()
+                    }
+                }
+            }
+            Selector::AllContainers => {
+                resolve::resolve(std::slice::from_ref(selector))
+                    .targets
+                    .into_iter()
+                    .flatten()
+                    .collect()
+            }
+        };
         for p in found {
             let key = TargetKey { pid: p.pid, start_time: p.start_time };
             if let Entry::Vacant(slot) = followed.entry(key) {
