@@ -3,16 +3,36 @@
 # its secrets in memfd_secret memory, then scanned by memscan, which
 # replaces the old `gcore PID && grep -a topsecret_ core.PID` check.
 #
-# Usage: scripts/demo.sh [--plain]
-# It starts its own processes and stops them on every exit path.
+# Usage: scripts/demo.sh [--docker | --plain]
+#   --docker  run both programs as containers (installs and starts Docker
+#             with scripts/ensure-docker.sh if needed)
+#   --plain   run them as plain processes
+# Without either, containers are used when a Docker engine answers.
+# It starts its own processes and containers and stops them on every exit
+# path.
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 
+mode=auto
+case "${1:-}" in
+    --docker) mode=docker ;;
+    --plain) mode=plain ;;
+    "") ;;
+    *) echo "usage: scripts/demo.sh [--docker | --plain]" >&2; exit 2 ;;
+esac
+if [ "$mode" = auto ]; then
+    if docker info >/dev/null 2>&1; then mode=docker; else mode=plain; fi
+fi
+
 echo "==> building memscan (release)"
 cargo build --release --quiet --bin memscan
 memscan="$root/target/release/memscan"
+
+if [ "$mode" = docker ]; then
+    exec scripts/demo-docker.sh "$memscan"
+fi
 
 pids=()
 work=$(mktemp -d)
@@ -60,23 +80,4 @@ scan secretmem "$protected"
 
 echo
 echo "==> verdict"
-python3 - "$work/plain.json" "$work/secretmem.json" <<'PY'
-import json, sys
-
-def summary(path):
-    for line in open(path):
-        obj = json.loads(line)
-        if obj["type"] == "summary":
-            return obj
-    raise SystemExit(f"demo: no summary in {path}")
-
-plain, secret = summary(sys.argv[1]), summary(sys.argv[2])
-print(f"plain        pid {plain['pid']}: {plain['matches']} plaintext secrets "
-      "readable by root")
-refused = [r for r in secret["unreadable"] if r["protected"]]
-how = ", ".join(f"{r['kind']} {r['size'] // 1024} KiB {r['errno']}" for r in refused)
-print(f"memfd_secret pid {secret['pid']}: {secret['matches']} secrets found; "
-      f"protected and unreadable: {how or 'none'}")
-ok = plain["matches"] >= 2 and secret["matches"] == 0 and refused
-sys.exit(0 if ok else 1)
-PY
+scripts/verdict.py "$work/plain.json" "$work/secretmem.json"
