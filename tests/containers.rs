@@ -283,3 +283,36 @@ fn watch_follows_a_restarted_container() {
     assert_eq!(new_pid, Some(after));
     assert_eq!(status.code(), Some(0));
 }
+
+#[test]
+fn memscan_runs_in_a_container_with_the_documented_flags() {
+    let _serial = serial();
+    let build = Command::new(root().join("scripts/build-images.sh"))
+        .args(["--memscan", env!("CARGO_BIN_EXE_memscan")])
+        .output()
+        .unwrap();
+    assert!(build.status.success(), "build-images: {}", stderr(&build));
+    let c = Container::start("from-inside", PLAIN, 2);
+    let out = docker(&[
+        "run",
+        "--rm",
+        "--network",
+        "none",
+        "--pid=host",
+        "--cap-add",
+        "SYS_PTRACE",
+        "-v",
+        "/var/run/docker.sock:/var/run/docker.sock",
+        "memscan/memscan:local",
+        "--container",
+        &c.name,
+        "-e",
+        "topsecret_",
+        "--json",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let objects = ndjson(&out);
+    let summary = of_type(&objects, "summary")[0];
+    assert_eq!(summary["pid"].as_i64(), Some(c.pid()));
+    assert!(summary["matches"].as_u64().unwrap() >= 2, "{summary}");
+}
