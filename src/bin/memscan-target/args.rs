@@ -101,9 +101,13 @@ pub fn parse_size(text: &str) -> Result<usize> {
         Some(b'G' | b'g') => (&text[..text.len() - 1], 30),
         _ => (text, 0),
     };
-    let value: usize = number(digits, "size")?;
-    value
-        .checked_mul(1 << shift)
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        bail!("{text:?} is not a size (digits and an optional K, M or G)");
+    }
+    digits
+        .parse::<usize>()
+        .ok()
+        .and_then(|value| value.checked_mul(1 << shift))
         .with_context(|| format!("size {text:?} is too large"))
 }
 
