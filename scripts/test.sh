@@ -22,4 +22,10 @@ cargo clippy --all-targets --quiet -- -D warnings
 echo "==> cargo bench --no-run (the benchmarks build)"
 cargo bench --quiet --no-run
 echo "==> cargo test (release: the tests scan large targets)"
-cargo test --release --quiet -- --test-threads 2
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+cargo test --release --quiet -- --test-threads 2 2>&1 | tee "$log"
+status=${PIPESTATUS[0]}
+# One closing line for the whole suite, summed over the test binaries.
+awk '/^test result:/ { p += $4; f += $6 } END { printf "tests: %d passed, %d failed\n", p, f }' "$log"
+exit "$status"
