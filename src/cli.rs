@@ -95,6 +95,10 @@ pub struct Args {
     #[arg(long, value_name = "N")]
     pub count: Option<u64>,
 
+    /// Read without searching (a benchmark floor: the copy alone).
+    #[arg(long, hide = true)]
+    pub no_search: bool,
+
     /// Log what memscan does on stderr (repeat for more).
     #[arg(short = 'v', long, action = clap::ArgAction::Count)]
     pub verbose: u8,
@@ -181,6 +185,7 @@ impl Args {
             chunk: self.chunk_size,
             max_hits: self.max_matches,
             after: self.after.min(4096),
+            search: !self.no_search,
             ..Settings::default()
         };
         if let Some(n) = self.threads {

@@ -102,6 +102,9 @@ pub struct Settings {
     pub max_hits: usize,
     /// Bytes kept after each match to show what follows it.
     pub after: usize,
+    /// False to read without searching: the copy alone, the floor that
+    /// benchmarks compare the whole pipeline against.
+    pub search: bool,
 }
 
 impl Default for Settings {
@@ -114,6 +117,7 @@ impl Default for Settings {
             depth: 3,
             max_hits: 10_000,
             after: 0,
+            search: true,
         }
     }
 }
@@ -203,11 +207,14 @@ impl Pipeline {
                 let returned = &returned;
                 let max_hits = self.settings.max_hits;
                 let after = self.settings.after;
+                let search = self.settings.search;
                 let scanner_recycle = recycle_tx.clone();
                 s.spawn(move || {
                     let mut hits = Hits::with_cap(max_hits);
                     for chunk in filled_rx {
-                        scan(patterns, &chunk, after, &mut hits);
+                        if search {
+                            scan(patterns, &chunk, after, &mut hits);
+                        }
                         // The reader may have stopped; then the buffer
                         // waits in the channel to be collected below.
                         let _ = scanner_recycle.send(chunk.buf);
@@ -408,8 +415,14 @@ mod tests {
             chunk as u64,
             needle.len() as u64 - 1,
         );
-        let settings =
-            Settings { chunk, pairs: 2, depth: 2, max_hits: 100, after: 0 };
+        let settings = Settings {
+            chunk,
+            pairs: 2,
+            depth: 2,
+            max_hits: 100,
+            after: 0,
+            search: true,
+        };
         let mut pipeline = Pipeline::new(settings);
         let stop = AtomicBool::new(false);
         for _ in 0..3 {
