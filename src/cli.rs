@@ -75,7 +75,12 @@ pub struct Args {
     pub after: usize,
 
     /// Bytes read per chunk (K, M suffixes).
-    #[arg(long, value_name = "SIZE", default_value = "1M", value_parser = parse_size)]
+    #[arg(
+        long,
+        value_name = "SIZE",
+        default_value = "1M",
+        value_parser = parse_size
+    )]
     pub chunk_size: usize,
 
     /// Reader/scanner thread pairs [default: one per core, at most 4].

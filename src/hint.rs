@@ -45,6 +45,7 @@ pub fn permission() -> String {
         );
     }
     String::from(
-        "the target may be non-dumpable or guarded by an LSM (SELinux, AppArmor)",
+        "the target may be non-dumpable or guarded by an LSM \
+         (SELinux, AppArmor)",
     )
 }

@@ -98,7 +98,9 @@ impl Pagemap {
                         Some(libc::ENOTTY) | Some(libc::EINVAL)
                     ) =>
                 {
-                    log::debug!("pagemap: PAGEMAP_SCAN unavailable ({e}), reading entries");
+                    log::debug!(
+                        "pagemap: no PAGEMAP_SCAN ({e}), reading entries"
+                    );
                     self.scan_ioctl = false;
                 }
                 Err(e) => return Err(e),

@@ -1,9 +1,9 @@
 //! Compiling `-e` literals and `-E` regexes into one searcher.
 //!
-//! One literal uses `memchr::memmem`, several use one Aho-Corasick
-//! automaton (hundreds use Wu-Manber, see `multi`), and any regex turns the whole set into one multi-pattern
-//! regex (literals escaped into it), so each byte is looked at once
-//! whatever the mix. Regexes work on bytes, not text: memory is not
+//! One literal uses `memchr::memmem`, a few use one Aho-Corasick
+//! automaton, more than 64 use Wu-Manber (see `multi`), and any regex
+//! turns the whole set into one multi-pattern regex (literals escaped
+//! into it), so each byte is looked at once whatever the mix. Regexes work on bytes, not text: memory is not
 //! UTF-8, so `.` matches any byte but `\n`, as with `grep -a` in the C
 //! locale.
 //!

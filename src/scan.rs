@@ -162,7 +162,8 @@ pub fn scan_process(
                     // A debug enclave read through /proc/PID/mem, say:
                     // the protection is off, so search it like the rest.
                     log::warn!(
-                        "scan: pid {pid}: protected region {:#x} ({}) is readable",
+                        "scan: pid {pid}: protected region {:#x} ({}) \
+                         is readable",
                         region.start,
                         region.kind
                     );

@@ -220,7 +220,11 @@ pub fn watch(
         if let Selector::Container(name) = selector {
             match crate::container::inspect(name) {
                 Ok(c) if !c.running => {
-                    eprintln!("memscan: container {name:?}: not running ({}), waiting", c.status);
+                    eprintln!(
+                        "memscan: container {name:?}: not running ({}), \
+                         waiting",
+                        c.status
+                    );
                 }
                 Ok(_) => {}
                 Err(e) => {
@@ -304,7 +308,8 @@ pub fn watch(
         }
         let elapsed = started.elapsed();
         let human = format!(
-            "poll {polls}: {} ms, {} scanned, {} targets, {} live, {new} new, {gone} gone",
+            "poll {polls}: {} ms, {} scanned, {} targets, {} live, \
+             {new} new, {gone} gone",
             elapsed.as_millis(),
             size(bytes),
             followed.len(),
