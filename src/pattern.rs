@@ -3,9 +3,9 @@
 //! One literal uses `memchr::memmem`, a few use one Aho-Corasick
 //! automaton, more than 64 use Wu-Manber (see `multi`), and any regex
 //! turns the whole set into one multi-pattern regex (literals escaped
-//! into it), so each byte is looked at once whatever the mix. Regexes work on bytes, not text: memory is not
-//! UTF-8, so `.` matches any byte but `\n`, as with `grep -a` in the C
-//! locale.
+//! into it), so each byte is looked at once whatever the mix. Regexes
+//! work on bytes, not text: memory is not UTF-8, so `.` matches any byte
+//! but `\n`, as with `grep -a` in the C locale.
 //!
 //! Every pattern has a longest possible match, which bounds how far
 //! chunks must overlap so that a match across a chunk boundary is seen
