@@ -23,6 +23,9 @@ const BLOCK: usize = 3;
 /// Bits of the table index the blocks are hashed to.
 const TABLE_BITS: u32 = 16;
 
+/// Independent walks interleaved in one loop.
+const LANES: usize = 8;
+
 /// Longest window: shifts are stored in a byte.
 const MAX_WINDOW: usize = 255;
 
@@ -100,31 +103,66 @@ impl WuManber {
         if hay.len() < m {
             return;
         }
-        // Matches before this offset overlap one already reported.
-        let mut taken = 0;
-        let mut end = m - 1;
-        while end < hay.len() {
-            let b = block(&hay[end + 1 - BLOCK..=end]);
-            let s = self.shift[b];
-            if s > 0 {
-                end += usize::from(s);
-                continue;
-            }
-            let start = end + 1 - m;
-            if start >= taken {
-                let bucket =
-                    self.starts[b] as usize..self.starts[b + 1] as usize;
-                for &id in &self.ids[bucket] {
-                    let p = &self.patterns[id as usize];
-                    if hay[start..].starts_with(p) {
-                        found(start..start + p.len(), id as usize);
-                        taken = start + p.len();
-                        break;
-                    }
-                }
-            }
-            end += 1;
+        // Every window start where some pattern matches, with the longest
+        // one there; overlaps are resolved below, in start order.
+        let mut hits: Vec<(usize, u32)> = Vec::new();
+        let starts = hay.len() - m + 1;
+        let per_lane = starts.div_ceil(LANES);
+        // Each lane walks the window ends of its own share of starts. One
+        // lane's walk is a chain of dependent loads (block, then shift,
+        // then the next block), so several independent lanes in one loop
+        // let the CPU overlap their latencies.
+        let mut end = [0usize; LANES];
+        let mut stop = [0usize; LANES];
+        for lane in 0..LANES {
+            let first = (lane * per_lane).min(starts);
+            end[lane] = first + m - 1;
+            stop[lane] = ((lane + 1) * per_lane).min(starts) + m - 1;
         }
+        while (0..LANES).all(|l| end[l] < stop[l]) {
+            for lane in 0..LANES {
+                end[lane] = self.step(hay, end[lane], &mut hits);
+            }
+        }
+        for lane in 0..LANES {
+            while end[lane] < stop[lane] {
+                end[lane] = self.step(hay, end[lane], &mut hits);
+            }
+        }
+        hits.sort_unstable_by_key(|&(start, _)| start);
+        let mut taken = 0;
+        for (start, id) in hits {
+            if start >= taken {
+                let len = self.patterns[id as usize].len();
+                found(start..start + len, id as usize);
+                taken = start + len;
+            }
+        }
+    }
+
+    /// Looks at the window ending at `end`: records the longest pattern
+    /// starting there, if any, and returns where the next window ends.
+    #[inline(always)]
+    fn step(
+        &self,
+        hay: &[u8],
+        end: usize,
+        hits: &mut Vec<(usize, u32)>,
+    ) -> usize {
+        let b = block(&hay[end + 1 - BLOCK..=end]);
+        let s = self.shift[b];
+        if s > 0 {
+            return end + usize::from(s);
+        }
+        let start = end + 1 - self.window;
+        let bucket = self.starts[b] as usize..self.starts[b + 1] as usize;
+        for &id in &self.ids[bucket] {
+            if hay[start..].starts_with(&self.patterns[id as usize]) {
+                hits.push((start, id));
+                break;
+            }
+        }
+        end + 1
     }
 }
 
