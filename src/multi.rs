@@ -120,8 +120,8 @@ impl WuManber {
             stop[lane] = ((lane + 1) * per_lane).min(starts) + m - 1;
         }
         while (0..LANES).all(|l| end[l] < stop[l]) {
-            for lane in 0..LANES {
-                end[lane] = self.step(hay, end[lane], &mut hits);
+            for e in &mut end {
+                *e = self.step(hay, *e, &mut hits);
             }
         }
         for lane in 0..LANES {
