@@ -139,7 +139,7 @@ pub fn scan_process(
     };
     let mut statuses = Vec::with_capacity(regions.len());
     let mut runs: Vec<(usize, Range<u64>)> = Vec::new();
-    let mut resident = Vec::new();
+    let mut wanted: Vec<(usize, Range<u64>)> = Vec::new();
     let mut exited = false;
     for (i, region) in regions.iter().enumerate() {
         let whole = region.start..region.end;
@@ -170,26 +170,7 @@ pub fn scan_process(
                     runs.push((i, whole));
                 }
             },
-            Policy::Scan => {
-                resident.clear();
-                match &mut pagemap {
-                    Some(pm) => {
-                        match pm.resident(whole.clone(), &mut resident) {
-                            Ok(()) => {
-                                runs.extend(resident.drain(..).map(|r| (i, r)))
-                            }
-                            Err(e) => {
-                                log::debug!(
-                                    "scan: pid {pid}: pagemap {:#x}: {e}",
-                                    region.start
-                                );
-                                runs.push((i, whole));
-                            }
-                        }
-                    }
-                    None => runs.push((i, whole)),
-                }
-            }
+            Policy::Scan => wanted.push((i, whole)),
         }
         statuses.push(Status::Scanned {
             bytes: 0,
@@ -199,6 +180,19 @@ pub fn scan_process(
         });
     }
 
+    match &mut pagemap {
+        Some(pm) => match pm.resident_in(&wanted) {
+            Ok(resident) => runs.extend(resident),
+            Err(e) => {
+                log::debug!(
+                    "scan: pid {pid}: pagemap: {e}, reading all pages"
+                );
+                runs.extend(wanted);
+            }
+        },
+        None => runs.extend(wanted),
+    }
+    runs.sort_by_key(|(_, r)| r.start);
     let jobs = pipeline.plan(&runs, patterns);
     let outcome = if exited {
         Default::default()
