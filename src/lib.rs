@@ -15,7 +15,7 @@
 //! - `report`, `json`: turn what was found into the human report or
 //!   NDJSON.
 //! - `run` scans once; `watch` polls, with `track` following matches from
-//!   poll to poll.
+//!   poll to poll and `events` printing what changed.
 //!
 //! `region` classifies what `maps` parses, `pagemap` finds the pages
 //! worth reading, `pattern` and `multi` compile the patterns, and `cli`,
@@ -24,6 +24,7 @@
 pub mod cli;
 pub mod clock;
 pub mod container;
+pub mod events;
 pub mod exit;
 pub mod hint;
 pub mod json;

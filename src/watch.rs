@@ -11,23 +11,23 @@
 //! pile up, and the target is never stopped.
 
 use std::collections::btree_map::Entry;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
 
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::cli::{Config, Selector};
-use crate::clock::{rfc3339, time_of_day};
+use crate::events::{summary, Events, Protected};
 use crate::exit::Exit;
 use crate::pipeline::Pipeline;
-use crate::report::{errno_name, escape, size};
+use crate::report::{errno_name, size};
 use crate::resolve;
-use crate::scan::{scan_process, TargetScan};
+use crate::scan::scan_process;
 use crate::target::{self, Process, TargetError};
-use crate::track::{Change, Live, TargetKey, Tracker};
+use crate::track::{Change, TargetKey, Tracker};
 
 /// How to poll.
 #[derive(Clone, Copy, Debug)]
@@ -77,100 +77,24 @@ fn exe_of(pid: i32) -> Option<PathBuf> {
     std::fs::read_link(format!("/proc/{pid}/exe")).ok()
 }
 
-/// Writes events as human lines or NDJSON.
-struct Events<'a, W: Write> {
-    out: &'a mut W,
-    json: bool,
+/// The state of one watch.
+struct Watcher<'a, W: Write> {
+    config: &'a Config,
+    pipeline: Pipeline,
+    tracker: Tracker,
+    followed: BTreeMap<TargetKey, Followed>,
+    protected: Protected,
+    events: Events<'a, W>,
+    /// Some target could not be scanned.
+    failed: bool,
 }
 
-impl<W: Write> Events<'_, W> {
-    fn emit(
-        &mut self,
-        now: SystemTime,
-        human: String,
-        mut value: Value,
-    ) -> io::Result<()> {
-        if self.json {
-            value["ts"] = json!(rfc3339(now));
-            writeln!(self.out, "{value}")
-        } else {
-            writeln!(self.out, "{} {human}", time_of_day(now))
-        }
-    }
-
-    fn target_new(
-        &mut self,
-        now: SystemTime,
-        p: &Process,
-        reason: &str,
-    ) -> io::Result<()> {
-        let human = format!(
-            "start pid {} ({}) [{reason}]: {}",
-            p.pid, p.comm, p.cmdline
-        );
-        let value = json!({
-            "type": "target_new",
-            "reason": reason,
-            "pid": p.pid,
-            "process": crate::json::process(p),
-        });
-        self.emit(now, human, value)
-    }
-
-    fn target_exit(
-        &mut self,
-        now: SystemTime,
-        p: &Process,
-        reason: &str,
-    ) -> io::Result<()> {
-        let human = format!("exit  pid {} ({}) [{reason}]", p.pid, p.comm);
-        let value =
-            json!({ "type": "target_exit", "reason": reason, "pid": p.pid });
-        self.emit(now, human, value)
-    }
-
-    fn change(&mut self, now: SystemTime, change: &Change) -> io::Result<()> {
-        match change {
-            Change::New(l) => {
-                let kinds: Vec<&str> =
-                    l.kinds.iter().map(|k| k.name()).collect();
-                let human = format!(
-                    "new   pid {} {} {:#x} {}",
-                    l.target.pid,
-                    kinds.join(","),
-                    l.addr,
-                    escape(&l.text, false)
-                );
-                let value = json!({
-                    "type": "match_new",
-                    "pid": l.target.pid,
-                    "text": escape(&l.text, false),
-                    "address": crate::json::hex(l.addr),
-                    "kinds": kinds,
-                });
-                self.emit(now, human, value)
-            }
-            Change::Gone(l) => {
-                let human = format!(
-                    "gone  pid {} {} after {:.1} s, {} polls",
-                    l.target.pid,
-                    escape(&l.text, false),
-                    l.lifetime().as_secs_f64(),
-                    l.polls
-                );
-                let value = json!({
-                    "type": "match_gone",
-                    "pid": l.target.pid,
-                    "text": escape(&l.text, false),
-                    "first_seen": rfc3339(l.first_seen),
-                    "last_seen": rfc3339(l.last_seen),
-                    "polls": l.polls,
-                    "lifetime_s": l.lifetime().as_secs_f64(),
-                });
-                self.emit(now, human, value)
-            }
-        }
-    }
+/// What one poll saw, for its status line.
+#[derive(Default)]
+struct PollTally {
+    bytes: u64,
+    new: usize,
+    gone: usize,
 }
 
 /// The watch loop; returns the exit status.
@@ -180,161 +104,29 @@ pub fn watch(
     out: &mut impl Write,
 ) -> io::Result<Exit> {
     let stop = crate::signal::install();
-    let never = AtomicBool::new(false);
-    let mut pipeline = Pipeline::new(config.settings);
-    let mut tracker = Tracker::new(config.settings.max_hits);
-    let mut followed: BTreeMap<TargetKey, Followed> = BTreeMap::new();
-    let mut protected: BTreeMap<(TargetKey, u64), (u64, String)> =
-        BTreeMap::new();
-    let mut events = Events { out, json: config.json };
+    let mut w = Watcher {
+        config,
+        pipeline: Pipeline::new(config.settings),
+        tracker: Tracker::new(config.settings.max_hits),
+        followed: BTreeMap::new(),
+        protected: Protected::new(),
+        events: Events { out, json: config.json },
+        failed: false,
+    };
     let only_pids =
         config.selectors.iter().all(|s| matches!(s, Selector::Pid(_)));
-    let began = Instant::now();
-    let mut polls = 0u64;
-    let mut failed = false;
-
-    // The pids given by --pid are bound to the process they name now.
-    for selector in &config.selectors {
-        if let Selector::Pid(pid) = selector {
-            match target::by_pid(*pid) {
-                Ok(p) => {
-                    let key =
-                        TargetKey { pid: p.pid, start_time: p.start_time };
-                    events.target_new(SystemTime::now(), &p, "start")?;
-                    let exe = exe_of(p.pid);
-                    followed.insert(key, Followed { process: p, exe });
-                }
-                Err(e) => {
-                    failed = true;
-                    eprintln!("memscan: {e}");
-                }
-            }
-        }
-    }
-    if only_pids && followed.is_empty() {
+    if !w.start()? {
         return Ok(Exit::Error);
     }
-    // A container that does not exist (or an engine that cannot be
-    // reached) is an error; one that is stopped is waited for.
-    for selector in &config.selectors {
-        if let Selector::Container(name) = selector {
-            match crate::container::inspect(name) {
-                Ok(c) if !c.running => {
-                    eprintln!(
-                        "memscan: container {name:?}: not running ({}), \
-                         waiting",
-                        c.status
-                    );
-                }
-                Ok(_) => {}
-                Err(e) => {
-                    eprintln!("memscan: {e}");
-                    return Ok(Exit::Error);
-                }
-            }
-        }
-    }
-
+    let began = Instant::now();
+    let mut polls = 0u64;
     loop {
         let started = Instant::now();
-        let now = SystemTime::now();
         polls += 1;
-        refresh_targets(
-            config,
-            &mut followed,
-            &mut tracker,
-            &mut events,
-            now,
-        )?;
-
-        let mut bytes = 0u64;
-        let (mut new, mut gone) = (0usize, 0usize);
-        let keys: Vec<TargetKey> = followed.keys().copied().collect();
-        for key in keys {
-            let process = followed[&key].process.clone();
-            match scan_process(
-                &process,
-                &config.patterns,
-                &mut pipeline,
-                config.options,
-                &never,
-            ) {
-                Ok(scan) => {
-                    bytes += scan.bytes_scanned();
-                    note_protected(&scan, key, &mut protected);
-                    let changes = tracker.observe(&scan, now);
-                    for c in &changes {
-                        match c {
-                            Change::New(_) => new += 1,
-                            Change::Gone(_) => gone += 1,
-                        }
-                        events.change(now, c)?;
-                    }
-                    if scan.exited {
-                        gone += end_target(
-                            &mut followed,
-                            key,
-                            &mut tracker,
-                            &mut events,
-                            now,
-                            "exit",
-                        )?;
-                    }
-                }
-                Err(TargetError::NoSuchPid(_))
-                | Err(TargetError::Zombie(..)) => {
-                    gone += end_target(
-                        &mut followed,
-                        key,
-                        &mut tracker,
-                        &mut events,
-                        now,
-                        "exit",
-                    )?;
-                }
-                Err(e) => {
-                    eprintln!("memscan: {e}");
-                    failed = true;
-                    gone += end_target(
-                        &mut followed,
-                        key,
-                        &mut tracker,
-                        &mut events,
-                        now,
-                        "error",
-                    )?;
-                }
-            }
-        }
-        let elapsed = started.elapsed();
-        let human = format!(
-            "poll {polls}: {} ms, {} scanned, {} targets, {} live, \
-             {new} new, {gone} gone",
-            elapsed.as_millis(),
-            size(bytes),
-            followed.len(),
-            tracker.live_count()
-        );
-        let value = json!({
-            "type": "poll",
-            "poll": polls,
-            "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
-            "bytes_scanned": bytes,
-            "targets": followed.len(),
-            "live": tracker.live_count(),
-            "new": new,
-            "gone": gone,
-            "dropped": tracker.dropped,
-        });
-        events.emit(SystemTime::now(), human, value)?;
-        events.out.flush()?;
-
-        if watch.count.is_some_and(|n| polls >= n)
-            || stop.load(Ordering::SeqCst)
-        {
-            break;
-        }
-        if only_pids && followed.is_empty() {
+        w.poll(polls, started)?;
+        let done = watch.count.is_some_and(|n| polls >= n)
+            || (only_pids && w.followed.is_empty());
+        if done || stop.load(Ordering::SeqCst) {
             break;
         }
         // Sleep out the rest of the interval, waking for Ctrl-C; a poll
@@ -348,196 +140,225 @@ pub fn watch(
             break;
         }
     }
-
-    tracker.finish();
-    let status = if tracker.distinct > 0 {
-        Exit::Found
-    } else if failed && tracker.distinct == 0 && only_pids && polls == 0 {
-        Exit::Error
-    } else {
-        Exit::NotFound
-    };
-    summary(
-        &mut events,
-        &tracker,
-        &protected,
-        polls,
-        began.elapsed(),
-        status,
-    )?;
+    w.tracker.finish();
+    let status =
+        if w.tracker.distinct > 0 { Exit::Found } else { Exit::NotFound };
+    let elapsed = began.elapsed();
+    summary(&mut w.events, &w.tracker, &w.protected, polls, elapsed, status)?;
     Ok(status)
 }
 
-/// Looks `--name` targets up again, and checks that followed processes
-/// are still the ones they were: same start time, same executable.
-fn refresh_targets<W: Write>(
-    config: &Config,
-    followed: &mut BTreeMap<TargetKey, Followed>,
-    tracker: &mut Tracker,
-    events: &mut Events<'_, W>,
-    now: SystemTime,
-) -> io::Result<()> {
-    let keys: Vec<TargetKey> = followed.keys().copied().collect();
-    for key in keys {
-        match target::start_time(key.pid) {
-            Some(t) if t == key.start_time => {}
-            // A different start time means the pid now names another
-            // process: ours exited and the pid was reused.
-            Some(_) => {
-                end_target(
-                    followed,
-                    key,
-                    tracker,
-                    events,
-                    now,
-                    "exit (pid reused)",
-                )?;
-                continue;
-            }
-            None => {
-                end_target(followed, key, tracker, events, now, "exit")?;
-                continue;
-            }
-        }
-        let exe = exe_of(key.pid);
-        let f = followed
-            .get_mut(&key)
-            .map(|f| (f.exe.clone(), f.process.cmdline.clone()));
-        let Some((old_exe, old_cmdline)) = f else { continue };
-        let Ok(fresh) = target::by_pid(key.pid) else { continue };
-        if exe != old_exe || fresh.cmdline != old_cmdline {
-            let old = followed[&key].process.clone();
-            for c in tracker.forget(key) {
-                events.change(now, &c)?;
-            }
-            events.target_exit(now, &old, "exec")?;
-            let mut process = fresh;
-            process.origin = old.origin;
-            events.target_new(now, &process, "exec")?;
-            if let Some(f) = followed.get_mut(&key) {
-                f.process = process;
-                f.exe = exe;
-            }
-        }
-    }
-    for selector in &config.selectors {
-        // Named and container targets are looked up afresh: a restarted
-        // container comes back with new processes.
-        let found = match selector {
-            Selector::Pid(_) => continue,
-            Selector::Name(name) => target::by_name(name).unwrap_or_default(),
-            Selector::Container(name) => {
-                match resolve::container_processes(name) {
-                    Ok((_, list)) => list,
-                    Err(e) => {
-                        log::debug!("watch: {e}");
-                        Vec::new()
+impl<W: Write> Watcher<'_, W> {
+    /// Binds `--pid` targets to the processes they name now and checks
+    /// containers; false when there is nothing to watch.
+    fn start(&mut self) -> io::Result<bool> {
+        let now = SystemTime::now();
+        let mut pids = 0;
+        for selector in &self.config.selectors {
+            match selector {
+                Selector::Pid(pid) => {
+                    pids += 1;
+                    match target::by_pid(*pid) {
+                        Ok(p) => self.follow(p, now, "start")?,
+                        Err(e) => {
+                            self.failed = true;
+                            eprintln!("memscan: {e}");
+                        }
                     }
                 }
-            }
-            Selector::AllContainers => {
-                resolve::resolve(std::slice::from_ref(selector))
-                    .targets
-                    .into_iter()
-                    .flatten()
-                    .collect()
-            }
-        };
-        for p in found {
-            let key = TargetKey { pid: p.pid, start_time: p.start_time };
-            if let Entry::Vacant(slot) = followed.entry(key) {
-                events.target_new(now, &p, "start")?;
-                let exe = exe_of(p.pid);
-                slot.insert(Followed { process: p, exe });
+                // A container that does not exist (or an engine that
+                // cannot be reached) is an error; one that is stopped is
+                // waited for.
+                Selector::Container(name) => {
+                    match crate::container::inspect(name) {
+                        Ok(c) if !c.running => eprintln!(
+                            "memscan: container {name:?}: not running \
+                             ({}), waiting",
+                            c.status
+                        ),
+                        Ok(_) => {}
+                        Err(e) => {
+                            eprintln!("memscan: {e}");
+                            return Ok(false);
+                        }
+                    }
+                }
+                Selector::Name(_) | Selector::AllContainers => {}
             }
         }
+        let only_pids = pids == self.config.selectors.len();
+        Ok(!(only_pids && self.followed.is_empty()))
     }
-    Ok(())
-}
 
-/// Drops a target, ends its matches, and returns how many ended.
-fn end_target<W: Write>(
-    followed: &mut BTreeMap<TargetKey, Followed>,
-    key: TargetKey,
-    tracker: &mut Tracker,
-    events: &mut Events<'_, W>,
-    now: SystemTime,
-    reason: &str,
-) -> io::Result<usize> {
-    let changes = tracker.forget(key);
-    for c in &changes {
-        events.change(now, c)?;
+    fn follow(
+        &mut self,
+        process: Process,
+        now: SystemTime,
+        reason: &str,
+    ) -> io::Result<()> {
+        let key =
+            TargetKey { pid: process.pid, start_time: process.start_time };
+        if let Entry::Vacant(slot) = self.followed.entry(key) {
+            self.events.target_new(now, &process, reason)?;
+            let exe = exe_of(process.pid);
+            slot.insert(Followed { process, exe });
+        }
+        Ok(())
     }
-    if let Some(f) = followed.remove(&key) {
-        events.target_exit(now, &f.process, reason)?;
-    }
-    Ok(changes.len())
-}
 
-fn note_protected(
-    scan: &TargetScan,
-    key: TargetKey,
-    seen: &mut BTreeMap<(TargetKey, u64), (u64, String)>,
-) {
-    for (region, errno) in scan.protected_unreadable() {
-        seen.entry((key, region.start))
-            .or_insert((region.len(), errno_name(errno)));
+    /// One poll: refresh the targets, scan each, print what changed.
+    fn poll(&mut self, number: u64, started: Instant) -> io::Result<()> {
+        let now = SystemTime::now();
+        let mut tally = PollTally::default();
+        tally.gone += self.refresh(now)?;
+        let never = AtomicBool::new(false);
+        let keys: Vec<TargetKey> = self.followed.keys().copied().collect();
+        for key in keys {
+            let process = self.followed[&key].process.clone();
+            let config = self.config;
+            let scanned = scan_process(
+                &process,
+                &config.patterns,
+                &mut self.pipeline,
+                config.options,
+                &never,
+            );
+            match scanned {
+                Ok(scan) => {
+                    tally.bytes += scan.bytes_scanned();
+                    for (region, errno) in scan.protected_unreadable() {
+                        self.protected
+                            .entry((key, region.start))
+                            .or_insert((region.len(), errno_name(errno)));
+                    }
+                    for c in self.tracker.observe(&scan, now) {
+                        match c {
+                            Change::New(_) => tally.new += 1,
+                            Change::Gone(_) => tally.gone += 1,
+                        }
+                        self.events.change(now, &c)?;
+                    }
+                    if scan.exited {
+                        tally.gone += self.end(key, now, "exit")?;
+                    }
+                }
+                Err(TargetError::NoSuchPid(_) | TargetError::Zombie(..)) => {
+                    tally.gone += self.end(key, now, "exit")?;
+                }
+                Err(e) => {
+                    eprintln!("memscan: {e}");
+                    self.failed = true;
+                    tally.gone += self.end(key, now, "error")?;
+                }
+            }
+        }
+        let elapsed = started.elapsed();
+        let live = self.tracker.live_count();
+        let human = format!(
+            "poll {number}: {} ms, {} scanned, {} targets, {live} live, \
+             {} new, {} gone",
+            elapsed.as_millis(),
+            size(tally.bytes),
+            self.followed.len(),
+            tally.new,
+            tally.gone,
+        );
+        let value = json!({
+            "type": "poll",
+            "poll": number,
+            "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
+            "bytes_scanned": tally.bytes,
+            "targets": self.followed.len(),
+            "live": live,
+            "new": tally.new,
+            "gone": tally.gone,
+            "dropped": self.tracker.dropped,
+        });
+        self.events.emit(SystemTime::now(), human, value)?;
+        self.events.out.flush()
     }
-}
 
-fn summary<W: Write>(
-    events: &mut Events<'_, W>,
-    tracker: &Tracker,
-    protected: &BTreeMap<(TargetKey, u64), (u64, String)>,
-    polls: u64,
-    elapsed: Duration,
-    status: Exit,
-) -> io::Result<()> {
-    let bytes: u64 = protected.values().map(|(b, _)| b).sum();
-    let errnos: BTreeSet<&str> =
-        protected.values().map(|(_, e)| e.as_str()).collect();
-    let errnos: Vec<&str> = errnos.into_iter().collect();
-    let longest = tracker.longest.as_ref();
-    let describe = |l: &Live| {
-        format!(
-            "{} in pid {}, {:.1} s over {} polls",
-            escape(&l.text, false),
-            l.target.pid,
-            l.lifetime().as_secs_f64(),
-            l.polls
-        )
-    };
-    let human = format!(
-        "summary: {polls} polls in {:.1} s; {} distinct matches ({} dropped); \
-         longest-lived: {}; protected regions seen: {} ({}{}{})",
-        elapsed.as_secs_f64(),
-        tracker.distinct,
-        tracker.dropped,
-        longest.map_or_else(|| String::from("none"), describe),
-        protected.len(),
-        size(bytes),
-        if errnos.is_empty() { "" } else { ", " },
-        errnos.join(", ")
-    );
-    let value = json!({
-        "type": "watch_summary",
-        "polls": polls,
-        "elapsed_s": elapsed.as_secs_f64(),
-        "distinct_matches": tracker.distinct,
-        "dropped": tracker.dropped,
-        "longest": longest.map(|l| json!({
-            "pid": l.target.pid,
-            "text": escape(&l.text, false),
-            "lifetime_s": l.lifetime().as_secs_f64(),
-            "polls": l.polls,
-        })),
-        "protected_regions": protected.len(),
-        "protected_bytes": bytes,
-        "protected_errnos": errnos,
-        "status": status.code(),
-    });
-    events.emit(SystemTime::now(), human, value)?;
-    events.out.flush()
+    /// Checks that followed processes are still the ones they were (same
+    /// start time, same executable), and looks named and container
+    /// targets up again. Returns how many matches ended.
+    fn refresh(&mut self, now: SystemTime) -> io::Result<usize> {
+        let mut gone = 0;
+        let keys: Vec<TargetKey> = self.followed.keys().copied().collect();
+        for key in keys {
+            match target::start_time(key.pid) {
+                Some(t) if t == key.start_time => {}
+                // A different start time means the pid now names another
+                // process: ours exited and the pid was reused.
+                Some(_) => {
+                    gone += self.end(key, now, "exit (pid reused)")?;
+                    continue;
+                }
+                None => {
+                    gone += self.end(key, now, "exit")?;
+                    continue;
+                }
+            }
+            let Ok(fresh) = target::by_pid(key.pid) else { continue };
+            let exe = exe_of(key.pid);
+            let old = &self.followed[&key];
+            if exe != old.exe || fresh.cmdline != old.process.cmdline {
+                // exec keeps the pid and start time but replaces the
+                // whole memory image: end the old one, start afresh.
+                let origin = old.process.origin.clone();
+                gone += self.end(key, now, "exec")?;
+                self.follow(Process { origin, ..fresh }, now, "exec")?;
+            }
+        }
+        let config = self.config;
+        for selector in &config.selectors {
+            // Named and container targets are looked up afresh: a
+            // restarted container comes back with new processes.
+            let found = match selector {
+                Selector::Pid(_) => continue,
+                Selector::Name(name) => {
+                    target::by_name(name).unwrap_or_default()
+                }
+                Selector::Container(name) => {
+                    match resolve::container_processes(name) {
+                        Ok((_, list)) => list,
+                        Err(e) => {
+                            log::debug!("watch: {e}");
+                            Vec::new()
+                        }
+                    }
+                }
+                Selector::AllContainers => {
+                    resolve::resolve(std::slice::from_ref(selector))
+                        .targets
+                        .into_iter()
+                        .flatten()
+                        .collect()
+                }
+            };
+            for p in found {
+                self.follow(p, now, "start")?;
+            }
+        }
+        Ok(gone)
+    }
+
+    /// Stops following a target and ends its matches; returns how many
+    /// ended.
+    fn end(
+        &mut self,
+        key: TargetKey,
+        now: SystemTime,
+        reason: &str,
+    ) -> io::Result<usize> {
+        let changes = self.tracker.forget(key);
+        for c in &changes {
+            self.events.change(now, c)?;
+        }
+        if let Some(f) = self.followed.remove(&key) {
+            self.events.target_exit(now, &f.process, reason)?;
+        }
+        Ok(changes.len())
+    }
 }
 
 #[cfg(test)]
