@@ -97,6 +97,14 @@ impl Drop for Watch {
     }
 }
 
+/// `memscan --pid PID -e topsecret_ --watch --json` at `interval`.
+fn watch_pid(pid: &str, interval: &str, extra: &[&str]) -> Watch {
+    let mut args = vec!["--pid", pid, "-e", "topsecret_", "--watch", "--json"];
+    args.extend(["--interval", interval]);
+    args.extend(extra);
+    Watch::start(&args)
+}
+
 fn is_secret(text: &str) -> bool {
     let b = text.as_bytes();
     b.len() >= 46
@@ -166,16 +174,7 @@ fn killed_target_ends_the_watch_with_target_exit() {
     let mut target = python("secret.py", "0.2");
     target.line(WAIT);
     let pid = target.pid.to_string();
-    let watch = Watch::start(&[
-        "--pid",
-        &pid,
-        "-e",
-        "topsecret_",
-        "--watch",
-        "--interval",
-        "200ms",
-        "--json",
-    ]);
+    let watch = watch_pid(&pid, "200ms", &[]);
     watch.until("poll");
     watch.until("poll");
     target.kill();
@@ -199,16 +198,7 @@ fn exec_is_followed_into_the_new_image() {
     let mut target = Spawned::start(cmd);
     assert_eq!(target.line(WAIT), "ready");
     let pid = target.pid.to_string();
-    let watch = Watch::start(&[
-        "--pid",
-        &pid,
-        "-e",
-        "topsecret_",
-        "--watch",
-        "--interval",
-        "250ms",
-        "--json",
-    ]);
+    let watch = watch_pid(&pid, "250ms", &[]);
     let mut events = watch.until("target_new"); // the start
     events.extend(watch.until("target_exit"));
     assert_eq!(events.last().unwrap()["reason"], "exec");
@@ -237,16 +227,7 @@ fn sigint_ends_with_a_summary() {
     let mut target = python("secret.py", "0.2");
     target.line(WAIT);
     let pid = target.pid.to_string();
-    let watch = Watch::start(&[
-        "--pid",
-        &pid,
-        "-e",
-        "topsecret_",
-        "--watch",
-        "--interval",
-        "100ms",
-        "--json",
-    ]);
+    let watch = watch_pid(&pid, "100ms", &[]);
     watch.until("poll");
     watch.until("poll");
     // SAFETY: kill(2) on the pid of the memscan child we started.
@@ -269,18 +250,7 @@ fn long_watch_keeps_memory_flat() {
         c
     });
     let pid = target.pid.to_string();
-    let watch = Watch::start(&[
-        "--pid",
-        &pid,
-        "-e",
-        "topsecret_",
-        "--watch",
-        "--interval",
-        "1ms",
-        "--count",
-        "3000",
-        "--json",
-    ]);
+    let watch = watch_pid(&pid, "1ms", &["--count", "3000"]);
     let poll_number = |w: &Watch| loop {
         let e = w.next();
         if e["type"] == "poll" {
