@@ -267,3 +267,23 @@ fn long_watch_keeps_memory_flat() {
     assert!(late <= early + 1024, "grew from {early} KiB to {late} KiB");
     assert!(peak <= 32 * 1024, "peak {peak} KiB");
 }
+
+#[test]
+fn second_signal_exits_at_once_with_130() {
+    let mut target = python("secret.py", "0.2");
+    target.line(WAIT);
+    let pid = target.pid.to_string();
+    // A long interval: the first signal alone would end the watch only
+    // after its sleep slice; the second must not wait for anything.
+    let watch = watch_pid(&pid, "30s", &[]);
+    watch.until("poll");
+    let child = watch.child.id() as i32;
+    // Two different signals, since two pending SIGINTs would merge.
+    // SAFETY: kill(2) on the pid of the memscan child we started.
+    unsafe {
+        libc::kill(child, libc::SIGINT);
+        libc::kill(child, libc::SIGTERM);
+    }
+    let (status, _) = watch.finish();
+    assert_eq!(status, Some(130));
+}
