@@ -54,7 +54,24 @@ pub fn parse_smaps(text: &str) -> io::Result<Vec<Region>> {
             _ => {}
         }
     }
-    Ok(regions)
+    Ok(without_overlaps(regions))
+}
+
+/// The kernel prints maps a page of text at a time, so a region that
+/// grows or moves while the file is read can appear twice, once before
+/// and once after the change. Keep the larger of overlapping entries:
+/// every later stage relies on regions being sorted and disjoint.
+fn without_overlaps(mut regions: Vec<Region>) -> Vec<Region> {
+    regions.sort_by_key(|r| (r.start, std::cmp::Reverse(r.end)));
+    let mut end = 0;
+    regions.retain(|r| {
+        let keep = r.start >= end;
+        if keep {
+            end = r.end;
+        }
+        keep
+    });
+    regions
 }
 
 fn malformed(number: usize, line: &str) -> io::Error {
@@ -255,6 +272,25 @@ VmFlags: rd wr mr mw me nr sd
         assert_eq!(regions[5].kind, Kind::File);
         assert_eq!(regions[6].kind, Kind::Heap);
         assert_eq!(regions[7].kind, Kind::Anonymous);
+    }
+
+    #[test]
+    fn region_seen_twice_while_growing_is_kept_once() {
+        let text = "\
+7f0000000000-7f0000010000 rw-p 00000000 00:00 0
+7f0000000000-7f0000800000 rw-p 00000000 00:00 0
+7f0000900000-7f0000901000 rw-p 00000000 00:00 0
+";
+        let regions = parse_smaps(text).unwrap();
+        let spans: Vec<(u64, u64)> =
+            regions.iter().map(|r| (r.start, r.end)).collect();
+        assert_eq!(
+            spans,
+            [
+                (0x7f0000000000, 0x7f0000800000),
+                (0x7f0000900000, 0x7f0000901000)
+            ]
+        );
     }
 
     #[test]

@@ -50,13 +50,15 @@ pub struct VmFlags {
     pub userfault: bool,
     /// `ht`: backed by hugetlbfs.
     pub hugetlb: bool,
+    /// A `VmFlags` line was seen; false when `smaps` was unavailable.
+    pub known: bool,
 }
 
 impl VmFlags {
     /// Parses the value of a `VmFlags:` line; unknown mnemonics are
     /// ignored because new kernels add them.
     pub fn parse(text: &str) -> VmFlags {
-        let mut flags = VmFlags::default();
+        let mut flags = VmFlags { known: true, ..VmFlags::default() };
         for word in text.split_ascii_whitespace() {
             match word {
                 "io" => flags.io = true,
@@ -214,6 +216,13 @@ impl Region {
     /// protected region is probed even though it carries `io pf`, and
     /// device memory is never read even when its permissions allow it.
     pub fn policy(&self) -> Policy {
+        // userfaultfd first: even a one-byte probe of such a region can
+        // wait forever for a fault the target never serves.
+        if self.flags.userfault {
+            return Policy::Skip(
+                "registered with userfaultfd: a read could block",
+            );
+        }
         match self.kind {
             Kind::Enclave | Kind::SecretMem => Policy::Probe,
             Kind::Vvar => Policy::Skip("kernel data page, not process memory"),
@@ -224,21 +233,19 @@ impl Region {
                 "device memory (io/pfnmap): a read may touch hardware",
             ),
             Kind::Guard => Policy::Skip("no access (PROT_NONE)"),
-            _ if self.flags.userfault => {
-                Policy::Skip("registered with userfaultfd: a read could block")
-            }
             _ if !self.perms.read => Policy::Skip("not readable"),
             _ => Policy::Scan,
         }
     }
 
-    /// The path as shown to people: newlines escaped the way the kernel
-    /// does it, and a placeholder for anonymous memory.
+    /// The path as shown to people: control characters escaped (a
+    /// target names its own files, and must not drive the terminal), and
+    /// a placeholder for anonymous memory.
     pub fn display_path(&self) -> String {
         if self.path.is_empty() {
             String::from("[anon]")
         } else {
-            self.path.replace('\n', "\\012")
+            crate::report::printable(&self.path)
         }
     }
 }
@@ -249,13 +256,21 @@ impl Region {
 /// an ordinary-looking path, which only `io`/`pf` gives away, and an
 /// anonymous region can be named by `prctl(PR_SET_VMA_ANON_NAME)`.
 fn classify(path: &str, perms: Perms, inode: u64, flags: VmFlags) -> Kind {
+    // A path is only a claim: a target can map a file of its own under
+    // /dev/sgx_enclave (in its mount namespace) or unlink one named
+    // /secretmem. The flags are set by the kernel alone: the SGX driver
+    // maps with VM_IO | VM_PFNMAP, secretmem with VM_LOCKED and
+    // VM_DONTDUMP on a shared mapping. Without smaps the path decides.
     let deleted = path.strip_suffix(" (deleted)").unwrap_or(path);
-    if ENCLAVE_PATHS.contains(&deleted) {
+    if ENCLAVE_PATHS.contains(&deleted)
+        && (!flags.known || flags.io || flags.pfnmap)
+    {
         return Kind::Enclave;
     }
     // memfd_secret(2) backs its mappings with an unlinked inode of the
     // internal secretmem mount, which maps shows as this name.
-    if path == "/secretmem (deleted)" {
+    let secretmem_flags = flags.locked && flags.dontdump && perms.shared;
+    if path == "/secretmem (deleted)" && (!flags.known || secretmem_flags) {
         return Kind::SecretMem;
     }
     match path {
@@ -332,6 +347,38 @@ mod tests {
         assert_eq!(r.kind, Kind::SecretMem);
         assert!(r.kind.is_protected());
         assert_eq!(r.policy(), Policy::Probe);
+    }
+
+    #[test]
+    fn protected_paths_without_kernel_flags_are_not_protected() {
+        // A file the target mapped under the enclave's name, or a file
+        // it called /secretmem and unlinked: ordinary memory.
+        assert_eq!(
+            kind("/dev/sgx_enclave", "rw-s", 7, "rd wr sh"),
+            Kind::Shared
+        );
+        assert_eq!(
+            kind("/secretmem (deleted)", "rw-s", 7, "rd wr sh"),
+            Kind::Shared
+        );
+        assert_eq!(
+            kind("/secretmem (deleted)", "rw-p", 7, "rd wr lo dd"),
+            Kind::File
+        );
+    }
+
+    #[test]
+    fn userfaultfd_wins_over_probing() {
+        let r = Region::new(
+            0,
+            0x1000,
+            perms("rw-s"),
+            0,
+            7,
+            "/dev/sgx_enclave".into(),
+            VmFlags::parse("rd wr sh io pf um"),
+        );
+        assert!(matches!(r.policy(), Policy::Skip(_)));
     }
 
     #[test]
@@ -426,6 +473,6 @@ mod tests {
             "/tmp/a\nb".into(),
             VmFlags::default(),
         );
-        assert_eq!(r.display_path(), "/tmp/a\\012b");
+        assert_eq!(r.display_path(), "/tmp/a\\nb");
     }
 }

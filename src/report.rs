@@ -50,6 +50,25 @@ pub fn escape(bytes: &[u8], truncated: bool) -> String {
     out
 }
 
+/// Text a target controls (its `comm`, file names, command line) with
+/// control characters escaped, so that it cannot move the cursor, clear
+/// the screen or forge report lines.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => {
+                let _ = write!(out, "\\u{{{:x}}}", c as u32);
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// One line naming the target: pid, comm and, where known, the container
 /// and the pid inside it.
 pub fn target_line(scan: &TargetScan) -> String {
@@ -63,11 +82,8 @@ pub fn target_line(scan: &TargetScan) -> String {
     }
     if !p.cmdline.is_empty() {
         let shown: String = p.cmdline.chars().take(100).collect();
-        let _ = write!(
-            line,
-            ": {}",
-            escape(shown.as_bytes(), shown.len() < p.cmdline.len())
-        );
+        let cut = if shown.len() < p.cmdline.len() { "..." } else { "" };
+        let _ = write!(line, ": {shown}{cut}");
     }
     line
 }

@@ -9,6 +9,8 @@
 use procfs::process::Process as ProcfsProcess;
 use procfs::ProcError;
 
+use crate::report::printable;
+
 /// PF_KTHREAD from include/linux/sched.h: set in `stat` flags for kernel
 /// threads, which have no user memory at all.
 const PF_KTHREAD: u32 = 0x0020_0000;
@@ -29,9 +31,10 @@ pub struct Process {
     /// The pid as the process sees it (last `NSpid` field), when it lives
     /// in another pid namespace.
     pub ns_pid: Option<i32>,
-    /// `comm`: at most 15 bytes, set by the kernel from the executable.
+    /// `comm` (at most 15 bytes), control characters escaped.
     pub comm: String,
-    /// Arguments joined by spaces; empty for kernel threads and zombies.
+    /// Arguments joined by spaces, control characters escaped; empty for
+    /// kernel threads and zombies.
     pub cmdline: String,
     /// Start time in clock ticks since boot; tells a reused pid apart.
     pub start_time: u64,
@@ -109,11 +112,14 @@ pub fn by_pid(pid: i32) -> Result<Process, TargetError> {
         .map_err(|e| TargetError::from_proc(pid, "/proc", e))?;
     let stat =
         proc.stat().map_err(|e| TargetError::from_proc(pid, "stat", e))?;
+    // The process names itself (prctl PR_SET_NAME, argv): keep control
+    // characters out of every report and message from here on.
+    let comm = printable(&stat.comm);
     if stat.flags & PF_KTHREAD != 0 {
-        return Err(TargetError::KernelThread(pid, stat.comm));
+        return Err(TargetError::KernelThread(pid, comm));
     }
     if matches!(stat.state, 'Z' | 'X') {
-        return Err(TargetError::Zombie(pid, stat.comm));
+        return Err(TargetError::Zombie(pid, comm));
     }
     let ns_pid = proc
         .status()
@@ -121,12 +127,14 @@ pub fn by_pid(pid: i32) -> Result<Process, TargetError> {
         .and_then(|s| s.nspid)
         .and_then(|list| list.last().copied())
         .filter(|&inner| inner != pid);
-    let cmdline =
-        proc.cmdline().map(|args| args.join(" ")).unwrap_or_default();
+    let cmdline = proc
+        .cmdline()
+        .map(|args| printable(&args.join(" ")))
+        .unwrap_or_default();
     Ok(Process {
         pid,
         ns_pid,
-        comm: stat.comm,
+        comm,
         cmdline,
         start_time: stat.starttime,
         origin: None,
