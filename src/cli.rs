@@ -109,6 +109,10 @@ pub struct Args {
     pub verbose: u8,
 }
 
+const MAX_MATCH_LEN: usize = 1 << 20;
+const MIN_CHUNK: usize = 64 << 10;
+const MAX_CHUNK: usize = 256 << 20;
+
 /// Parses `4096`, `64K`, `1M`, `2G` (powers of 1024).
 pub fn parse_size(text: &str) -> Result<usize, String> {
     let t = text.trim();
@@ -151,6 +155,9 @@ pub struct Config {
 impl Args {
     /// Checks the arguments; the error is one line for the user.
     pub fn into_config(self) -> anyhow::Result<Config> {
+        if !(1..=MAX_MATCH_LEN).contains(&self.max_match_len) {
+            anyhow::bail!("--max-match-len must be between 1 and 1048576");
+        }
         let patterns =
             Patterns::new(&self.patterns, &self.regexes, self.max_match_len)?;
         let mut selectors: Vec<Selector> =
@@ -180,11 +187,10 @@ impl Args {
         if self.count == Some(0) {
             anyhow::bail!("--count must be at least 1");
         }
-        if self.max_match_len == 0 {
-            anyhow::bail!("--max-match-len must be at least 1");
-        }
-        if self.chunk_size > crate::reader::MAX_READ / 2 {
-            anyhow::bail!("--chunk-size must be below 1 GiB");
+        // Small chunks mean many jobs (and syscalls); large ones mean
+        // large buffers. Both ends are bounded so memory stays small.
+        if !(MIN_CHUNK..=MAX_CHUNK).contains(&self.chunk_size) {
+            anyhow::bail!("--chunk-size must be between 64K and 256M");
         }
         let mut settings = Settings {
             chunk: self.chunk_size,

@@ -1,4 +1,13 @@
-//! Exit statuses, the same as grep's, in one place.
+//! Exit statuses, the same as grep's, and the one way errors reach the
+//! user: a single `memscan: ...` line on stderr.
+
+use std::io::Write;
+
+/// Prints one error line on stderr. A closed or full stderr is ignored:
+/// there is nowhere left to complain to, and panicking would be worse.
+pub fn complain(message: &str) {
+    let _ = writeln!(std::io::stderr().lock(), "memscan: {message}");
+}
 
 /// Why memscan exits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -9,7 +9,10 @@ use memscan::cli::Args;
 use memscan::exit::Exit;
 
 fn main() -> ExitCode {
-    let args = Args::parse();
+    let args = match Args::try_parse() {
+        Ok(args) => args,
+        Err(e) => return usage_error(e),
+    };
     let level = match args.verbose {
         0 => log::LevelFilter::Warn,
         1 => log::LevelFilter::Info,
@@ -31,19 +34,32 @@ fn main() -> ExitCode {
         Some(watch) => memscan::watch::watch(&config, watch, &mut out),
         None => memscan::run::once(&config, &mut out),
     };
-    let result = result.and_then(|exit| {
-        out.flush()?;
-        Ok(exit)
+    let result = result.and_then(|exit| match out.flush() {
+        // The reader left after the last write (`| head`): not an error.
+        Err(e) if e.kind() != io::ErrorKind::BrokenPipe => Err(e),
+        _ => Ok(exit),
     });
     match result {
         Ok(exit) => ExitCode::from(exit.code() as u8),
-        // The reader of our output went away (`| head`): not an error.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
         Err(e) => fail(&format!("writing output: {e}")),
     }
 }
 
+/// Help and version go to stdout as clap writes them; a usage error is
+/// cut to its first line, in memscan's one error voice.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        let _ = e.print();
+        return ExitCode::SUCCESS;
+    }
+    let text = e.to_string();
+    let first = text.lines().next().unwrap_or("invalid arguments");
+    let first = first.trim_start_matches("error: ");
+    fail(&format!("{first} (see memscan --help)"))
+}
+
 fn fail(message: &str) -> ExitCode {
-    eprintln!("memscan: {message}");
+    memscan::exit::complain(message);
     ExitCode::from(Exit::Error.code() as u8)
 }

@@ -120,6 +120,7 @@ impl Patterns {
         }
         let regex = meta::Regex::builder()
             .syntax(syntax_config())
+            .configure(engine_config())
             .build_many(&sources)
             .map_err(|e| PatternError::Build(one_line(&e.to_string())))?;
         Ok(Patterns { names, engine: Engine::Regex(Box::new(regex)), max_len })
@@ -178,6 +179,18 @@ impl Patterns {
 /// bytes, and UTF-8 not required of matches.
 fn syntax_config() -> syntax::Config {
     syntax::Config::new().unicode(false).utf8(false)
+}
+
+/// Bounds on the regex engine's memory. Only match spans are needed,
+/// never capture groups, and thousands of patterns must fail with an
+/// error rather than grow memscan to gigabytes.
+fn engine_config() -> meta::Config {
+    meta::Config::new()
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+        .nfa_size_limit(Some(64 << 20))
+        .dfa_size_limit(Some(16 << 20))
+        .onepass_size_limit(Some(4 << 20))
+        .hybrid_cache_capacity(8 << 20)
 }
 
 fn parser() -> regex_syntax::Parser {

@@ -210,6 +210,7 @@ impl Pipeline {
                 let search = self.settings.search;
                 let scanner_recycle = recycle_tx.clone();
                 s.spawn(move || {
+                    crate::signal::keep_off_this_thread();
                     let mut hits = Hits::with_cap(max_hits);
                     for chunk in filled_rx {
                         if search {
@@ -222,6 +223,7 @@ impl Pipeline {
                     lock(outcome).hits.absorb(hits);
                 });
                 s.spawn(move || {
+                    crate::signal::keep_off_this_thread();
                     let result = shared.read_jobs(&filled_tx, &recycle_rx);
                     // Closing `filled` ends the scanner's loop.
                     drop(filled_tx);

@@ -18,6 +18,35 @@ use crate::{json, report};
 
 /// Scans every target once and prints the results.
 pub fn once(config: &Config, out: &mut impl Write) -> io::Result<Exit> {
+    let mut outcome = Outcome::default();
+    match scan_all(config, out, &mut outcome) {
+        Ok(()) => {}
+        // The reader of our output went away (`| head`): stop quietly,
+        // with the status of what was seen so far.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {}
+        Err(e) => return Err(e),
+    }
+    Ok(if outcome.failed {
+        Exit::Error
+    } else if outcome.found {
+        Exit::Found
+    } else {
+        Exit::NotFound
+    })
+}
+
+/// What decides the exit status of a one-shot run.
+#[derive(Default)]
+struct Outcome {
+    found: bool,
+    failed: bool,
+}
+
+fn scan_all(
+    config: &Config,
+    out: &mut impl Write,
+    outcome: &mut Outcome,
+) -> io::Result<()> {
     let resolved = resolve(&config.selectors);
     // With --all-containers the summary lines come first, so the details
     // wait until every container is done.
@@ -25,27 +54,20 @@ pub fn once(config: &Config, out: &mut impl Write) -> io::Result<Exit> {
     let mut held = Vec::new();
     let mut pipeline = Pipeline::new(config.settings);
     let stop = AtomicBool::new(false);
-    let mut found = false;
-    let mut failed = false;
     for target in resolved.targets {
         let process = match target {
             Ok(p) => p,
             Err(message) => {
-                failed = true;
+                outcome.failed = true;
                 error(out, config, &message)?;
                 continue;
             }
         };
         let options = config.options;
-        match scan_process(
-            &process,
-            &config.patterns,
-            &mut pipeline,
-            options,
-            &stop,
-        ) {
+        let patterns = &config.patterns;
+        match scan_process(&process, patterns, &mut pipeline, options, &stop) {
             Ok(scan) => {
-                found |= scan.total_hits > 0;
+                outcome.found |= scan.total_hits > 0;
                 if grouped {
                     held.push(scan);
                 } else {
@@ -57,7 +79,7 @@ pub fn once(config: &Config, out: &mut impl Write) -> io::Result<Exit> {
             Err(TargetError::NoSuchPid(_) | TargetError::Zombie(..))
                 if process.origin.is_some() => {}
             Err(e) => {
-                failed = true;
+                outcome.failed = true;
                 error(out, config, &e.to_string())?;
             }
         }
@@ -68,13 +90,7 @@ pub fn once(config: &Config, out: &mut impl Write) -> io::Result<Exit> {
             write_scan(out, config, scan)?;
         }
     }
-    Ok(if failed {
-        Exit::Error
-    } else if found {
-        Exit::Found
-    } else {
-        Exit::NotFound
-    })
+    Ok(())
 }
 
 fn error(
@@ -82,7 +98,7 @@ fn error(
     config: &Config,
     message: &str,
 ) -> io::Result<()> {
-    eprintln!("memscan: {message}");
+    crate::exit::complain(message);
     if config.json {
         writeln!(out, "{}", json::error(message))?;
     }

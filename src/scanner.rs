@@ -69,9 +69,16 @@ impl Hits {
     }
 
     /// Folds another scanner's matches into these, keeping the cap.
+    ///
+    /// Each scanner keeps its lowest-addressed matches (jobs go out in
+    /// address order), so sorting the union and cutting it keeps the
+    /// lowest `cap` overall: the same set on every run, whichever thread
+    /// was first. A target cannot push a match out of the report by
+    /// winning a race.
     pub fn absorb(&mut self, other: Hits) {
-        let room = self.cap.saturating_sub(self.list.len());
-        self.list.extend(other.list.into_iter().take(room));
+        self.list.extend(other.list);
+        self.list.sort_by_key(|h| h.addr);
+        self.list.truncate(self.cap);
         self.total += other.total;
     }
 }

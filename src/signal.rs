@@ -1,13 +1,22 @@
-//! Ctrl-C for long runs: the first SIGINT or SIGTERM asks the watch to
-//! end after its current poll; the second ends memscan at once.
+//! Ctrl-C for long runs: the first SIGINT, SIGTERM or SIGHUP asks the
+//! watch to end after its current poll; the second ends memscan at once.
+//!
+//! Worker threads block these signals, so the kernel always delivers them
+//! to the main thread. Otherwise it may pick a reader stuck in a
+//! killable sleep inside the target's page fault (a userfaultfd region
+//! registered behind memscan's back), where a caught signal stays pending
+//! forever and even the second Ctrl-C would go unheard.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 
 use nix::sys::signal::{
-    sigaction, SaFlags, SigAction, SigHandler, SigSet, Signal,
+    pthread_sigmask, sigaction, SaFlags, SigAction, SigHandler, SigSet,
+    SigmaskHow, Signal,
 };
 
 use crate::exit::Exit;
+
+const HANDLED: [Signal; 3] = [Signal::SIGINT, Signal::SIGTERM, Signal::SIGHUP];
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static COUNT: AtomicUsize = AtomicUsize::new(0);
@@ -30,7 +39,7 @@ pub fn install() -> &'static AtomicBool {
         SaFlags::SA_RESTART,
         SigSet::empty(),
     );
-    for sig in [Signal::SIGINT, Signal::SIGTERM] {
+    for sig in HANDLED {
         // SAFETY: the handler only touches atomics and calls _exit, both
         // async-signal-safe, so it is sound to run at any point.
         if let Err(e) = unsafe { sigaction(sig, &action) } {
@@ -38,4 +47,16 @@ pub fn install() -> &'static AtomicBool {
         }
     }
     &STOP
+}
+
+/// Blocks the handled signals in the calling thread; worker threads call
+/// this first thing.
+pub fn keep_off_this_thread() {
+    let mut set = SigSet::empty();
+    for sig in HANDLED {
+        set.add(sig);
+    }
+    if let Err(e) = pthread_sigmask(SigmaskHow::SIG_BLOCK, Some(&set), None) {
+        log::debug!("signal: cannot block signals in a worker: {e}");
+    }
 }

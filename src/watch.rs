@@ -123,7 +123,15 @@ pub fn watch(
     loop {
         let started = Instant::now();
         polls += 1;
-        w.poll(polls, started)?;
+        match w.poll(polls, started) {
+            Ok(()) => {}
+            // Nobody reads any more (`| head`): end quietly, with the
+            // status of what was seen.
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                return Ok(w.status());
+            }
+            Err(e) => return Err(e),
+        }
         let done = watch.count.is_some_and(|n| polls >= n)
             || (only_pids && w.followed.is_empty());
         if done || stop.load(Ordering::SeqCst) {
@@ -141,14 +149,24 @@ pub fn watch(
         }
     }
     w.tracker.finish();
-    let status =
-        if w.tracker.distinct > 0 { Exit::Found } else { Exit::NotFound };
+    let status = w.status();
     let elapsed = began.elapsed();
     summary(&mut w.events, &w.tracker, &w.protected, polls, elapsed, status)?;
     Ok(status)
 }
 
 impl<W: Write> Watcher<'_, W> {
+    /// Found anything, ever: 0; else a target failed: 2; else 1.
+    fn status(&self) -> Exit {
+        if self.tracker.distinct > 0 {
+            Exit::Found
+        } else if self.failed {
+            Exit::Error
+        } else {
+            Exit::NotFound
+        }
+    }
+
     /// Binds `--pid` targets to the processes they name now and checks
     /// containers; false when there is nothing to watch.
     fn start(&mut self) -> io::Result<bool> {
@@ -162,7 +180,7 @@ impl<W: Write> Watcher<'_, W> {
                         Ok(p) => self.follow(p, now, "start")?,
                         Err(e) => {
                             self.failed = true;
-                            eprintln!("memscan: {e}");
+                            crate::exit::complain(&e.to_string());
                         }
                     }
                 }
@@ -171,14 +189,15 @@ impl<W: Write> Watcher<'_, W> {
                 // waited for.
                 Selector::Container(name) => {
                     match crate::container::inspect(name) {
-                        Ok(c) if !c.running => eprintln!(
-                            "memscan: container {name:?}: not running \
-                             ({}), waiting",
+                        Ok(c) if !c.running => {
+                            crate::exit::complain(&format!(
+                            "container {name:?}: not running ({}), waiting",
                             c.status
-                        ),
+                        ))
+                        }
                         Ok(_) => {}
                         Err(e) => {
-                            eprintln!("memscan: {e}");
+                            crate::exit::complain(&e.to_string());
                             return Ok(false);
                         }
                     }
@@ -246,7 +265,7 @@ impl<W: Write> Watcher<'_, W> {
                     tally.gone += self.end(key, now, "exit")?;
                 }
                 Err(e) => {
-                    eprintln!("memscan: {e}");
+                    crate::exit::complain(&e.to_string());
                     self.failed = true;
                     tally.gone += self.end(key, now, "error")?;
                 }
