@@ -186,7 +186,7 @@ fn syntax_config() -> syntax::Config {
 /// error rather than grow memscan to gigabytes.
 fn engine_config() -> meta::Config {
     meta::Config::new()
-        .which_captures(regex_automata::nfa::thompson::WhichCaptures::None)
+        .which_captures(regex_automata::nfa::thompson::WhichCaptures::Implicit)
         .nfa_size_limit(Some(64 << 20))
         .dfa_size_limit(Some(16 << 20))
         .onepass_size_limit(Some(4 << 20))

@@ -76,12 +76,26 @@ fn unprivileged_user_gets_a_permission_hint() {
     std::fs::copy(env!("CARGO_BIN_EXE_memscan"), &copy).unwrap();
     std::fs::set_permissions(&copy, std::fs::Permissions::from_mode(0o755))
         .unwrap();
-    let out = Command::new(&copy)
-        .args(["--pid", &target.pid.to_string(), "-e", "x"])
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
+    // Another test thread may fork while our copy's write descriptor is
+    // still open, and its child holds it until exec: ETXTBSY for a
+    // moment. Retry briefly rather than fail on that race.
+    let mut tries = 0;
+    let out = loop {
+        let result = Command::new(&copy)
+            .args(["--pid", &target.pid.to_string(), "-e", "x"])
+            .uid(65534)
+            .gid(65534)
+            .output();
+        match result {
+            Err(e)
+                if e.raw_os_error() == Some(libc::ETXTBSY) && tries < 100 =>
+            {
+                tries += 1;
+                std::thread::sleep(Duration::from_millis(20));
+            }
+            other => break other.unwrap(),
+        }
+    };
     let _ = std::fs::remove_dir_all(&dir);
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
