@@ -91,6 +91,25 @@ impl TargetScan {
     }
 }
 
+/// Tries a protected region at its first, middle and last page, one
+/// byte each: memory the kernel really protects refuses every page, so
+/// one readable page means the region is not what it claims. Returns the
+/// first page's error when all three fail.
+fn probe_protected(reader: &Reader, region: &Region) -> Result<(), Errno> {
+    let page = crate::pagemap::page_size();
+    let last = region.end - page;
+    let middle = region.start + (region.len() / 2 / page) * page;
+    let mut first_error = None;
+    for addr in [region.start, middle, last] {
+        match reader.read(addr, &mut [0u8; 1]) {
+            Ok(_) => return Ok(()),
+            Err(Errno::ESRCH) => return Err(Errno::ESRCH),
+            Err(e) => first_error = first_error.or(Some(e)),
+        }
+    }
+    Err(first_error.unwrap_or(Errno::EFAULT))
+}
+
 /// Scans `process` for `patterns`.
 ///
 /// Failures on single regions or pages are recorded in the result; only
@@ -112,9 +131,9 @@ pub fn scan_process(
         // has an empty maps file.
         return Err(TargetError::Zombie(pid, process.comm.clone()));
     }
-    let probe =
+    let readable =
         regions.iter().find(|r| r.policy() == Policy::Scan).map(|r| r.start);
-    let reader = Reader::open(pid, probe).map_err(|errno| match errno {
+    let reader = Reader::open(pid, readable).map_err(|errno| match errno {
         Errno::ESRCH => TargetError::NoSuchPid(pid),
         Errno::EACCES | Errno::EPERM => TargetError::Denied {
             pid,
@@ -148,26 +167,23 @@ pub fn scan_process(
                 statuses.push(Status::Skipped { reason });
                 continue;
             }
-            Policy::Probe => match reader.read(region.start, &mut [0u8; 1]) {
-                Err(Errno::ESRCH) => {
-                    exited = true;
-                    statuses.push(Status::Unreadable { errno: Errno::ESRCH });
-                    continue;
-                }
+            Policy::Probe => match probe_protected(&reader, region) {
                 Err(errno) => {
+                    exited |= errno == Errno::ESRCH;
                     statuses.push(Status::Unreadable { errno });
                     continue;
                 }
-                Ok(_) => {
-                    // A debug enclave read through /proc/PID/mem, say:
-                    // the protection is off, so search it like the rest.
+                Ok(()) => {
+                    // A debug enclave read through /proc/PID/mem, or a
+                    // region that only looks protected: the protection
+                    // is off, so search it like the rest.
                     log::warn!(
                         "scan: pid {pid}: protected region {:#x} ({}) \
                          is readable",
                         region.start,
                         region.kind
                     );
-                    runs.push((i, whole));
+                    wanted.push((i, whole));
                 }
             },
             Policy::Scan => wanted.push((i, whole)),
