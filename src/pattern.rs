@@ -146,28 +146,34 @@ impl Patterns {
         &self.names[id]
     }
 
-    /// Calls `found(range, pattern_id)` for each match in `hay`, left to
-    /// right, matches not overlapping.
+    /// Calls `found(range, pattern_id)` for each match in `hay` that
+    /// starts at or after `from`, left to right, matches not
+    /// overlapping. Bytes before `from` are context for regex assertions
+    /// such as `\b`; ranges are offsets into `hay`.
     pub fn for_each(
         &self,
         hay: &[u8],
+        from: usize,
         mut found: impl FnMut(Range<usize>, usize),
     ) {
+        let tail = &hay[from..];
+        let shift = |r: Range<usize>| r.start + from..r.end + from;
         match &self.engine {
             Engine::One(finder) => {
                 let n = finder.needle().len();
-                for at in finder.find_iter(hay) {
-                    found(at..at + n, 0);
+                for at in finder.find_iter(tail) {
+                    found(shift(at..at + n), 0);
                 }
             }
             Engine::Many(ac) => {
-                for m in ac.find_iter(hay) {
-                    found(m.range(), m.pattern().as_usize());
+                for m in ac.find_iter(tail) {
+                    found(shift(m.range()), m.pattern().as_usize());
                 }
             }
-            Engine::Wide(wm) => wm.for_each(hay, found),
+            Engine::Wide(wm) => wm.for_each(tail, |r, id| found(shift(r), id)),
             Engine::Regex(re) => {
-                for m in re.find_iter(hay) {
+                let input = regex_automata::Input::new(hay).range(from..);
+                for m in re.find_iter(input) {
                     found(m.range(), m.pattern().as_usize());
                 }
             }
@@ -210,7 +216,7 @@ mod tests {
 
     fn matches(p: &Patterns, hay: &[u8]) -> Vec<(usize, usize, usize)> {
         let mut out = Vec::new();
-        p.for_each(hay, |r, id| out.push((r.start, r.end, id)));
+        p.for_each(hay, 0, |r, id| out.push((r.start, r.end, id)));
         out
     }
 

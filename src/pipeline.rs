@@ -26,18 +26,27 @@ use crate::pattern::Patterns;
 use crate::reader::{is_page_error, Reader};
 use crate::scanner::{scan, Filled, Hits};
 
-/// One chunk of work: read `start..read_end`, report matches that start
-/// in `start..own_end`.
+/// One chunk of work: read `read_start..read_end`, report matches that
+/// start in `start..own_end`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Job {
     /// Index of the region in the target's region list.
     pub region: usize,
+    /// `start` less the look-behind, where the run allows it.
+    pub read_start: u64,
     pub start: u64,
     /// `start < own_end <= read_end`.
     pub own_end: u64,
     /// `own_end` plus the overlap, clipped to the end of the run.
     pub read_end: u64,
 }
+
+/// Bytes read before a chunk's own span, so that a regex assertion at
+/// its first byte (`\b`, `(?m)^`; ASCII only, Unicode is off) sees what
+/// precedes it. The overlap at the end carries one byte more for the
+/// same reason looking ahead.
+const LOOK_BEHIND: u64 = 1;
+const LOOK_AHEAD: usize = 1;
 
 /// Splits runs of readable memory into jobs.
 ///
@@ -57,7 +66,14 @@ pub fn plan(
             let boundary = (start / chunk + 1).saturating_mul(chunk);
             let own_end = boundary.min(run.end);
             let read_end = own_end.saturating_add(overlap).min(run.end);
-            jobs.push(Job { region: *region, start, own_end, read_end });
+            let read_start = start.saturating_sub(LOOK_BEHIND).max(run.start);
+            jobs.push(Job {
+                region: *region,
+                read_start,
+                start,
+                own_end,
+                read_end,
+            });
             start = own_end;
         }
     }
@@ -149,7 +165,7 @@ impl Pipeline {
     /// How far chunks overlap: enough for the longest match and the
     /// bytes shown after it to be seen whole by the chunk it starts in.
     pub fn overlap(&self, patterns: &Patterns) -> usize {
-        patterns.max_len() - 1 + self.settings.after
+        patterns.max_len() - 1 + self.settings.after + LOOK_AHEAD
     }
 
     /// Splits runs of readable memory into this pipeline's jobs.
@@ -170,7 +186,9 @@ impl Pipeline {
         jobs: &[Job],
         stop: &AtomicBool,
     ) -> Outcome {
-        let size = self.settings.chunk + self.overlap(patterns);
+        let size = LOOK_BEHIND as usize
+            + self.settings.chunk
+            + self.overlap(patterns);
         let pairs = self.settings.pairs.min(jobs.len()).max(1);
         let depth = self.settings.depth;
         // Take the pool; resize if the patterns changed the overlap.
@@ -306,6 +324,9 @@ impl Shared<'_> {
             let i = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(job) = self.jobs.get(i) else { break };
             let tally = result.tallies.entry(job.region).or_default();
+            // `from` is where the next read starts, `pos` where the
+            // next own span starts; `from < pos` by the look-behind.
+            let mut from = job.read_start;
             let mut pos = job.start;
             while pos < job.own_end {
                 let mut buf = match spare.take() {
@@ -315,16 +336,20 @@ impl Shared<'_> {
                         Err(_) => break 'jobs,
                     },
                 };
-                let want = (job.read_end - pos) as usize;
-                let (n, err) = self.reader.fill(pos, &mut buf[..want]);
+                let want = (job.read_end - from) as usize;
+                let (n, err) = self.reader.fill(from, &mut buf[..want]);
+                let pre = (pos - from) as usize;
+                let got = n.saturating_sub(pre);
                 let own_len = (job.own_end - pos) as usize;
-                let own = if err.is_some() { n.min(own_len) } else { own_len };
+                let own =
+                    if err.is_some() { got.min(own_len) } else { own_len };
                 tally.scanned += own as u64;
-                if n > 0 {
+                if got > 0 {
                     let chunk = Filled {
                         buf,
                         len: n,
-                        addr: pos,
+                        addr: from,
+                        pre,
                         own,
                         region: job.region,
                     };
@@ -345,9 +370,14 @@ impl Shared<'_> {
                     self.halt.store(true, Ordering::Relaxed);
                     break 'jobs;
                 }
+                let bad = from + n as u64;
+                if bad < pos {
+                    // Only the look-behind failed: read on without it.
+                    from = pos;
+                    continue;
+                }
                 // Only this page failed: skip exactly it. A failure in
                 // the overlap belongs to the next job, which will meet it.
-                let bad = pos + n as u64;
                 if bad >= job.own_end {
                     break;
                 }
@@ -355,6 +385,7 @@ impl Shared<'_> {
                 tally.errno = tally.errno.or(Some(errno));
                 log::debug!("reader: page {bad:#x} unreadable: {errno}");
                 pos = (bad / self.page + 1) * self.page;
+                from = pos;
             }
         }
         result.spare = spare;
@@ -371,6 +402,9 @@ mod tests {
         let jobs = plan(&[(3, 0x1800..0x4400)], 0x1000, 0x10);
         let spans: Vec<(u64, u64, u64)> =
             jobs.iter().map(|j| (j.start, j.own_end, j.read_end)).collect();
+        let starts: Vec<u64> = jobs.iter().map(|j| j.read_start).collect();
+        // No look-behind before the run: that memory is not ours to read.
+        assert_eq!(starts, [0x1800, 0x1fff, 0x2fff, 0x3fff]);
         assert_eq!(
             spans,
             [

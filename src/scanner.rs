@@ -18,11 +18,14 @@ pub const SHOWN: usize = 64;
 /// it back on the recycle channel; nobody else keeps a reference.
 pub struct Filled {
     pub buf: Vec<u8>,
-    /// Bytes of `buf` holding target memory; `own <= len <= buf.len()`.
+    /// Bytes of `buf` holding target memory; `pre + own <= len`, and
+    /// `len <= buf.len()`.
     pub len: usize,
     /// Target address of `buf[0]`.
     pub addr: u64,
-    /// Length of the span this chunk reports for.
+    /// Bytes before the span this chunk reports for: context only.
+    pub pre: usize,
+    /// Length of the span this chunk reports for, from `pre` on.
     pub own: usize,
     /// Index of the region in the target's region list.
     pub region: usize,
@@ -91,10 +94,11 @@ pub fn scan(
     after: usize,
     hits: &mut Hits,
 ) {
-    debug_assert!(chunk.own <= chunk.len && chunk.len <= chunk.buf.len());
+    debug_assert!(chunk.pre + chunk.own <= chunk.len);
+    debug_assert!(chunk.len <= chunk.buf.len());
     let data = &chunk.buf[..chunk.len];
-    patterns.for_each(data, |range, pattern| {
-        if range.start >= chunk.own {
+    patterns.for_each(data, chunk.pre, |range, pattern| {
+        if range.start >= chunk.pre + chunk.own {
             return;
         }
         let shown = range.start..range.end.min(range.start + SHOWN);
@@ -115,7 +119,14 @@ mod tests {
     use super::*;
 
     fn chunk(data: &[u8], addr: u64, own: usize) -> Filled {
-        Filled { buf: data.to_vec(), len: data.len(), addr, own, region: 0 }
+        Filled {
+            buf: data.to_vec(),
+            len: data.len(),
+            addr,
+            pre: 0,
+            own,
+            region: 0,
+        }
     }
 
     #[test]
@@ -151,6 +162,27 @@ mod tests {
         scan(&p, &chunk(b"key=abcdef key=xy", 0, 17), 4, &mut hits);
         assert_eq!(hits.list[0].after, b"abcd");
         assert_eq!(hits.list[1].after, b"xy");
+    }
+
+    #[test]
+    fn word_boundary_sees_the_byte_before_and_after_the_chunk() {
+        let p = Patterns::new(&[], &["\\bword\\b".to_string()], 256).unwrap();
+        let mut hits = Hits::with_cap(10);
+        // Own span starts at "word", but an "x" precedes it: no match.
+        let glued = Filled {
+            buf: b"xword ".to_vec(),
+            len: 6,
+            addr: 0,
+            pre: 1,
+            own: 5,
+            region: 0,
+        };
+        scan(&p, &glued, 0, &mut hits);
+        assert_eq!(hits.total, 0);
+        // The same with a space before it matches, at the right address.
+        let spaced = Filled { buf: b" word ".to_vec(), ..glued };
+        scan(&p, &spaced, 0, &mut hits);
+        assert_eq!((hits.total, hits.list[0].addr), (1, 1));
     }
 
     #[test]
