@@ -17,8 +17,8 @@
 //! - `run` scans once; `watch` polls, with `track` following matches from
 //!   poll to poll and `events` printing what changed.
 //!
-//! `region` classifies what `maps` parses, `pagemap` finds the pages
-//! worth reading, `pattern` and `multi` compile the patterns, and `cli`,
+//! `region` classifies what `maps` parses, `pagemap` and `shmem` find
+//! the pages worth reading, `pattern` and `multi` compile the patterns, and `cli`,
 //! `exit`, `hint`, `signal` and `clock` serve the command line.
 
 pub mod cli;
@@ -40,6 +40,7 @@ pub mod resolve;
 pub mod run;
 pub mod scan;
 pub mod scanner;
+pub mod shmem;
 pub mod signal;
 pub mod target;
 pub mod track;

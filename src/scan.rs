@@ -19,6 +19,7 @@ use crate::pipeline::Pipeline;
 use crate::reader::Reader;
 use crate::region::{Policy, Region};
 use crate::scanner::Hit;
+use crate::shmem;
 use crate::target::{Process, TargetError};
 
 /// Choices that change what is read.
@@ -110,6 +111,44 @@ fn probe_protected(reader: &Reader, region: &Region) -> Result<(), Errno> {
     Err(first_error.unwrap_or(Errno::EFAULT))
 }
 
+/// Adds to the resident runs the data of shared memory that is not
+/// mapped in the process (see `shmem`), region by region.
+fn with_shared_data(
+    pid: i32,
+    regions: &[Region],
+    resident: Vec<(usize, Range<u64>)>,
+) -> Vec<(usize, Range<u64>)> {
+    let mut out = Vec::with_capacity(resident.len());
+    let mut extra: Vec<(usize, Vec<Range<u64>>)> = Vec::new();
+    for (i, region) in regions.iter().enumerate() {
+        if region.policy() != Policy::Scan
+            || !shmem::may_hold_unmapped_data(region)
+        {
+            continue;
+        }
+        if let Some(data) = shmem::data_ranges(pid, region) {
+            extra.push((i, data));
+        }
+    }
+    if extra.is_empty() {
+        return resident;
+    }
+    for (i, data) in extra.iter_mut() {
+        data.extend(
+            resident.iter().filter(|(j, _)| j == i).map(|(_, r)| r.clone()),
+        );
+    }
+    out.extend(
+        resident
+            .into_iter()
+            .filter(|(j, _)| !extra.iter().any(|(i, _)| i == j)),
+    );
+    for (i, data) in extra {
+        out.extend(shmem::union(data).into_iter().map(|r| (i, r)));
+    }
+    out
+}
+
 /// Scans `process` for `patterns`.
 ///
 /// Failures on single regions or pages are recorded in the result; only
@@ -198,7 +237,9 @@ pub fn scan_process(
 
     match &mut pagemap {
         Some(pm) => match pm.resident_in(&wanted) {
-            Ok(resident) => runs.extend(resident),
+            Ok(resident) => {
+                runs.extend(with_shared_data(pid, &regions, resident))
+            }
             Err(e) => {
                 log::debug!(
                     "scan: pid {pid}: pagemap: {e}, reading all pages"

@@ -27,7 +27,19 @@ pub struct Spawned {
 
 impl Spawned {
     pub fn start(mut command: Command) -> Spawned {
-        command.stdout(Stdio::piped()).stdin(Stdio::null());
+        command.stdin(Stdio::null());
+        Spawned::spawn(command)
+    }
+
+    /// Like `start`, but the target's stdin is a pipe that stays open
+    /// until the target is dropped (for targets that wait on it).
+    pub fn start_with_stdin(mut command: Command) -> Spawned {
+        command.stdin(Stdio::piped());
+        Spawned::spawn(command)
+    }
+
+    fn spawn(mut command: Command) -> Spawned {
+        command.stdout(Stdio::piped());
         let mut child = command.spawn().expect("start target");
         let pid = child.id() as i32;
         let lines = child.stdout.take().map(BufReader::new);
