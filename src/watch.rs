@@ -13,6 +13,7 @@
 use std::collections::btree_map::Entry;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant, SystemTime};
@@ -71,6 +72,35 @@ struct Followed {
     process: Process,
     /// What `/proc/PID/exe` and the command line were, to notice `exec`.
     exe: Option<PathBuf>,
+    /// A pidfd: it names this very process, never a later one that got
+    /// the same pid (start times have only clock-tick resolution).
+    pidfd: Option<OwnedFd>,
+}
+
+/// Opens a pidfd for `pid` (Linux 5.3+); `None` where unsupported.
+fn pidfd_open(pid: i32) -> Option<OwnedFd> {
+    // SAFETY: pidfd_open takes a pid and flags and returns a new
+    // descriptor or -1; nothing else is touched.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a non-negative return is a descriptor we now own.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
+}
+
+/// Whether the process behind a pidfd has exited (signal 0 reaches only
+/// a live process: ESRCH once it is gone, whatever the pid now names).
+fn pidfd_exited(fd: &OwnedFd) -> bool {
+    // SAFETY: sending signal 0 checks existence and delivers nothing.
+    let r = unsafe {
+        libc::syscall(
+            libc::SYS_pidfd_send_signal,
+            fd.as_raw_fd(),
+            0,
+            std::ptr::null::<libc::siginfo_t>(),
+            0,
+        )
+    };
+    r != 0
+        && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH)
 }
 
 fn exe_of(pid: i32) -> Option<PathBuf> {
@@ -220,7 +250,8 @@ impl<W: Write> Watcher<'_, W> {
         if let Entry::Vacant(slot) = self.followed.entry(key) {
             self.events.target_new(now, &process, reason)?;
             let exe = exe_of(process.pid);
-            slot.insert(Followed { process, exe });
+            let pidfd = pidfd_open(process.pid);
+            slot.insert(Followed { process, exe, pidfd });
         }
         Ok(())
     }
@@ -304,6 +335,10 @@ impl<W: Write> Watcher<'_, W> {
         let mut gone = 0;
         let keys: Vec<TargetKey> = self.followed.keys().copied().collect();
         for key in keys {
+            if self.followed[&key].pidfd.as_ref().is_some_and(pidfd_exited) {
+                gone += self.end(key, now, "exit")?;
+                continue;
+            }
             match target::start_time(key.pid) {
                 Some(t) if t == key.start_time => {}
                 // A different start time means the pid now names another
