@@ -117,6 +117,11 @@ struct Watcher<'a, W: Write> {
     events: Events<'a, W>,
     /// Some target could not be scanned.
     failed: bool,
+    /// Some target was followed at some point; a watch that never had
+    /// one (a mistyped `--name`) must not read as a clean result.
+    ever_followed: bool,
+    /// Names already reported as matching no process.
+    missing_named: Vec<String>,
 }
 
 /// What one poll saw, for its status line.
@@ -142,6 +147,8 @@ pub fn watch(
         protected: Protected::new(),
         events: Events { out, json: config.json },
         failed: false,
+        ever_followed: false,
+        missing_named: Vec::new(),
     };
     let only_pids =
         config.selectors.iter().all(|s| matches!(s, Selector::Pid(_)));
@@ -186,11 +193,12 @@ pub fn watch(
 }
 
 impl<W: Write> Watcher<'_, W> {
-    /// Found anything, ever: 0; else a target failed: 2; else 1.
+    /// Found anything, ever: 0; else a target failed, or there never was
+    /// one: 2; else 1.
     fn status(&self) -> Exit {
         if self.tracker.distinct > 0 {
             Exit::Found
-        } else if self.failed {
+        } else if self.failed || !self.ever_followed {
             Exit::Error
         } else {
             Exit::NotFound
@@ -209,8 +217,7 @@ impl<W: Write> Watcher<'_, W> {
                     match target::by_pid(*pid) {
                         Ok(p) => self.follow(p, now, "start")?,
                         Err(e) => {
-                            self.failed = true;
-                            crate::exit::complain(&e.to_string());
+                            self.error(SystemTime::now(), &e.to_string())?
                         }
                     }
                 }
@@ -239,6 +246,18 @@ impl<W: Write> Watcher<'_, W> {
         Ok(!(only_pids && self.followed.is_empty()))
     }
 
+    /// A target that could not be scanned: one line on stderr, and an
+    /// `error` event so that NDJSON readers see it too.
+    fn error(&mut self, now: SystemTime, message: &str) -> io::Result<()> {
+        self.failed = true;
+        crate::exit::complain(message);
+        if self.events.json {
+            let value = json!({ "type": "error", "message": message });
+            self.events.emit(now, String::new(), value)?;
+        }
+        Ok(())
+    }
+
     fn follow(
         &mut self,
         process: Process,
@@ -252,6 +271,7 @@ impl<W: Write> Watcher<'_, W> {
             let exe = exe_of(process.pid);
             let pidfd = pidfd_open(process.pid);
             slot.insert(Followed { process, exe, pidfd });
+            self.ever_followed = true;
         }
         Ok(())
     }
@@ -296,8 +316,7 @@ impl<W: Write> Watcher<'_, W> {
                     tally.gone += self.end(key, now, "exit")?;
                 }
                 Err(e) => {
-                    crate::exit::complain(&e.to_string());
-                    self.failed = true;
+                    self.error(now, &e.to_string())?;
                     tally.gone += self.end(key, now, "error")?;
                 }
             }
@@ -369,9 +388,17 @@ impl<W: Write> Watcher<'_, W> {
             // restarted container comes back with new processes.
             let found = match selector {
                 Selector::Pid(_) => continue,
-                Selector::Name(name) => {
-                    target::by_name(name).unwrap_or_default()
-                }
+                Selector::Name(name) => match target::by_name(name) {
+                    Ok(list) => list,
+                    Err(e) => {
+                        // Said once per name: it may yet appear.
+                        if !self.missing_named.contains(name) {
+                            self.missing_named.push(name.clone());
+                            crate::exit::complain(&format!("{e}, waiting"));
+                        }
+                        Vec::new()
+                    }
+                },
                 Selector::Container(name) => {
                     match resolve::container_processes(name) {
                         Ok((_, list)) => list,

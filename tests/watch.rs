@@ -287,3 +287,44 @@ fn second_signal_exits_at_once_with_130() {
     let (status, _) = watch.finish();
     assert_eq!(status, Some(130));
 }
+
+#[test]
+fn watch_of_a_name_that_never_matches_is_an_error_not_a_clean_result() {
+    let name = format!("memscan-no-such-{}", std::process::id());
+    let out = run(&[
+        "--name",
+        &name,
+        "-e",
+        "x",
+        "--count",
+        "2",
+        "--interval",
+        "50ms",
+    ]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("no process named"), "{}", stderr(&out));
+}
+
+#[test]
+fn failed_target_shows_as_an_error_event() {
+    let mut target = python("secret.py", "60");
+    target.line(WAIT);
+    let pid = target.pid.to_string();
+    let out = run(&[
+        "--pid",
+        "99999999",
+        "--pid",
+        &pid,
+        "-e",
+        "topsecret_",
+        "--count",
+        "1",
+        "--json",
+    ]);
+    let events = ndjson(&out);
+    let errors = of(&events, "error");
+    assert_eq!(errors.len(), 1, "{events:?}");
+    assert!(errors[0]["message"].as_str().unwrap().contains("99999999"));
+    // Secrets were found in the other target: that decides the status.
+    assert_eq!(out.status.code(), Some(0));
+}
