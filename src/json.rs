@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 
 use crate::pattern::Patterns;
 use crate::region::Region;
-use crate::report::{errno_name, escape};
+use crate::report::{errno_name, escape, kind_rows};
 use crate::scan::{Status, TargetScan};
 use crate::scanner::Hit;
 use crate::target::Process;
@@ -50,6 +50,7 @@ pub fn hit(scan: &TargetScan, hit: &Hit, patterns: &Patterns) -> Value {
         "pid": scan.process.pid,
         "address": hex(hit.addr),
         "offset": hit.addr - r.start,
+        "file_offset": (r.inode != 0).then(|| r.offset + (hit.addr - r.start)),
         "region": region(r),
         "pattern": patterns.name(hit.pattern),
         "length": hit.len,
@@ -62,6 +63,7 @@ pub fn hit(scan: &TargetScan, hit: &Hit, patterns: &Patterns) -> Value {
 pub fn summary(scan: &TargetScan) -> Value {
     let mut counts = [0usize; 3];
     let mut unreadable = Vec::new();
+    let mut skipped = Vec::new();
     for (r, s) in scan.regions.iter().zip(&scan.statuses) {
         match s {
             Status::Scanned { .. } => counts[0] += 1,
@@ -73,9 +75,27 @@ pub fn summary(scan: &TargetScan) -> Value {
                 v["error"] = json!(errno.desc());
                 unreadable.push(v);
             }
-            Status::Skipped { .. } => counts[2] += 1,
+            Status::Skipped { reason } => {
+                counts[2] += 1;
+                let mut v = region(r);
+                v["reason"] = json!(reason);
+                skipped.push(v);
+            }
         }
     }
+    let kinds: Vec<Value> = kind_rows(scan)
+        .into_iter()
+        .map(|(kind, row)| {
+            json!({
+                "kind": kind.name(),
+                "regions": row.regions,
+                "size": row.size,
+                "scanned": row.scanned,
+                "not_resident": row.not_resident,
+                "failed_pages": row.failed_pages,
+            })
+        })
+        .collect();
     json!({
         "type": "summary",
         "process": process(&scan.process),
@@ -89,11 +109,18 @@ pub fn summary(scan: &TargetScan) -> Value {
             "unreadable": counts[1],
             "skipped": counts[2],
         },
+        "kinds": kinds,
         "unreadable": unreadable,
+        "skipped": skipped,
         "exited": scan.exited,
         "via_proc_mem": scan.via_proc_mem,
-        "elapsed_ms": scan.elapsed.as_secs_f64() * 1000.0,
+        "elapsed_ms": millis(scan.elapsed),
     })
+}
+
+/// Milliseconds with three decimals, without float noise in the output.
+pub fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
 }
 
 /// An `error` object: a target that could not be scanned at all.

@@ -88,21 +88,21 @@ pub fn target_line(scan: &TargetScan) -> String {
     line
 }
 
-/// Per-kind totals for the region table.
+/// Per-kind totals for the region table (and the JSON `kinds` list).
 #[derive(Default)]
-struct KindRow {
-    regions: usize,
-    size: u64,
-    scanned: u64,
-    not_resident: u64,
-    failed_pages: u64,
-    unreadable: Option<Errno>,
-    unreadable_count: usize,
-    page_errno: Option<Errno>,
-    skipped: Option<&'static str>,
+pub struct KindRow {
+    pub regions: usize,
+    pub size: u64,
+    pub scanned: u64,
+    pub not_resident: u64,
+    pub failed_pages: u64,
+    pub unreadable: Option<Errno>,
+    pub unreadable_count: usize,
+    pub page_errno: Option<Errno>,
+    pub skipped: Option<&'static str>,
 }
 
-fn kind_rows(scan: &TargetScan) -> BTreeMap<Kind, KindRow> {
+pub fn kind_rows(scan: &TargetScan) -> BTreeMap<Kind, KindRow> {
     let mut rows: BTreeMap<Kind, KindRow> = BTreeMap::new();
     for (region, status) in scan.regions.iter().zip(&scan.statuses) {
         let row = rows.entry(region.kind).or_default();
@@ -204,6 +204,14 @@ pub fn write_target(
             status.join("; ")
         );
         writeln!(out, "{}", line.trim_end())?;
+    }
+    if scan.via_proc_mem {
+        writeln!(
+            out,
+            "  read through /proc/{}/mem: process_vm_readv was refused \
+             (EPERM, e.g. a seccomp profile without SYS_PTRACE)",
+            scan.process.pid
+        )?;
     }
     if !scan.hits.is_empty() {
         writeln!(out, "  matches:")?;

@@ -160,6 +160,8 @@ fn write_container_lines(
                 "bytes_scanned": bytes,
                 "matches": matches,
                 "protected_regions": protected.len(),
+                "protected_bytes": protected.iter().map(|(b, _)| b).sum::<u64>(),
+                "protected_errnos": protected.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>(),
             });
             writeln!(out, "{value}")?;
             continue;

@@ -203,11 +203,21 @@ pub fn scan_process(
         let whole = region.start..region.end;
         match region.policy() {
             Policy::Skip(reason) => {
+                log::debug!(
+                    "scan: pid {pid}: {:#x} ({}) skipped: {reason}",
+                    region.start,
+                    region.kind
+                );
                 statuses.push(Status::Skipped { reason });
                 continue;
             }
             Policy::Probe => match probe_protected(&reader, region) {
                 Err(errno) => {
+                    log::debug!(
+                        "scan: pid {pid}: {:#x} ({}) refused: {errno}",
+                        region.start,
+                        region.kind
+                    );
                     exited |= errno == Errno::ESRCH;
                     statuses.push(Status::Unreadable { errno });
                     continue;
@@ -251,6 +261,17 @@ pub fn scan_process(
     }
     runs.sort_by_key(|(_, r)| r.start);
     let jobs = pipeline.plan(&runs, patterns);
+    log::debug!(
+        "scan: pid {pid}: {} regions, {} runs, {} jobs, reading with {}",
+        regions.len(),
+        runs.len(),
+        jobs.len(),
+        if reader.uses_proc_mem() {
+            "/proc/PID/mem"
+        } else {
+            "process_vm_readv"
+        }
+    );
     let outcome = if exited {
         Default::default()
     } else {

@@ -335,7 +335,7 @@ impl<W: Write> Watcher<'_, W> {
         let value = json!({
             "type": "poll",
             "poll": number,
-            "elapsed_ms": elapsed.as_secs_f64() * 1000.0,
+            "elapsed_ms": crate::json::millis(elapsed),
             "bytes_scanned": tally.bytes,
             "targets": self.followed.len(),
             "live": live,
