@@ -74,10 +74,17 @@ timed() { # label command...
 # The classic builder prints a deprecation notice on every run; its output
 # is shown only when the build fails.
 build() { # dockerfile tag context
+    local old
+    old=$(docker image inspect -f '{{.Id}}' "$2" 2>/dev/null || true)
     if ! docker build -q -f "$containers/$1" -t "$2" "$3" \
         >"$work/build.log" 2>&1; then
         cat "$work/build.log" >&2
         die "docker build of $2 failed"
+    fi
+    # The tag moved to the new image: remove the one it left behind
+    # (only that one, never other dangling images on the host).
+    if [ -n "$old" ] && [ "$old" != "$(docker image inspect -f '{{.Id}}' "$2")" ]; then
+        docker image rm "$old" >/dev/null 2>&1 || true
     fi
 }
 

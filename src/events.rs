@@ -100,11 +100,12 @@ impl<W: Write> Events<'_, W> {
             }
             Change::Gone(l) => {
                 let human = format!(
-                    "gone  pid {} {} after {:.1} s, {} polls",
+                    "gone  pid {} {} (seen {:.1} s, in {} poll{})",
                     l.target.pid,
                     escape(&l.text, false),
                     l.lifetime().as_secs_f64(),
-                    l.polls
+                    l.polls,
+                    if l.polls == 1 { "" } else { "s" }
                 );
                 let value = json!({
                     "type": "match_gone",

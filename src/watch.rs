@@ -228,7 +228,7 @@ impl<W: Write> Watcher<'_, W> {
                     match crate::container::inspect(name) {
                         Ok(c) if !c.running => {
                             crate::exit::complain(&format!(
-                            "container {name:?}: not running ({}), waiting",
+                            "container {name:?}: not running (status {}), waiting",
                             c.status
                         ))
                         }
