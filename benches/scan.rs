@@ -67,8 +67,15 @@ fn literals(n: usize) -> Vec<String> {
 
 fn bench_scanner(c: &mut Criterion) {
     let data = heap_like();
-    let chunk =
-        Filled { buf: data, len: SIZE, addr: 0, pre: 0, own: SIZE, region: 0 };
+    let chunk = Filled {
+        buf: data,
+        at: 0,
+        len: SIZE,
+        addr: 0,
+        pre: 0,
+        own: SIZE,
+        region: 0,
+    };
     let mut group = c.benchmark_group("scanner");
     group.throughput(Throughput::Bytes(SIZE as u64));
     group.sample_size(20);

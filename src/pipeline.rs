@@ -186,9 +186,11 @@ impl Pipeline {
         jobs: &[Job],
         stop: &AtomicBool,
     ) -> Outcome {
+        // A page more than the largest read, for `skew`.
         let size = LOOK_BEHIND as usize
             + self.settings.chunk
-            + self.overlap(patterns);
+            + self.overlap(patterns)
+            + self.page as usize;
         let pairs = self.settings.pairs.min(jobs.len()).max(1);
         let depth = self.settings.depth;
         // Take the pool; resize if the patterns changed the overlap.
@@ -337,7 +339,8 @@ impl Shared<'_> {
                     },
                 };
                 let want = (job.read_end - from) as usize;
-                let (n, err) = self.reader.fill(from, &mut buf[..want]);
+                let at = skew(buf.as_ptr() as u64, from, self.page);
+                let (n, err) = self.reader.fill(from, &mut buf[at..at + want]);
                 let pre = (pos - from) as usize;
                 let got = n.saturating_sub(pre);
                 let own_len = (job.own_end - pos) as usize;
@@ -347,6 +350,7 @@ impl Shared<'_> {
                 if got > 0 {
                     let chunk = Filled {
                         buf,
+                        at,
                         len: n,
                         addr: from,
                         pre,
@@ -393,6 +397,18 @@ impl Shared<'_> {
     }
 }
 
+/// Where in a buffer at `base` to put the bytes read from `from`, so
+/// that destination and source sit at the same offset within a page.
+///
+/// The kernel copies page by page; a destination misaligned against its
+/// source makes every copy slower (on the AMD EPYC machines measured, a
+/// buffer 16 bytes past a page, where glibc's malloc puts large blocks,
+/// reads 1 GiB in 189 ms instead of 125 ms). The buffers carry one spare
+/// page for this.
+fn skew(base: u64, from: u64, page: u64) -> usize {
+    ((from % page + page - base % page) % page) as usize
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +431,18 @@ mod tests {
             ]
         );
         assert!(jobs.iter().all(|j| j.region == 3));
+    }
+
+    #[test]
+    fn skew_lines_destination_up_with_source() {
+        let page = 4096;
+        for (base, from) in
+            [(0x1010, 0x7000), (0x2000, 0x7fff), (0x1ff0, 0x3001)]
+        {
+            let at = skew(base, from, page) as u64;
+            assert!(at < page);
+            assert_eq!((base + at) % page, from % page, "{base:#x} {from:#x}");
+        }
     }
 
     #[test]

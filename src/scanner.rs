@@ -18,10 +18,12 @@ pub const SHOWN: usize = 64;
 /// it back on the recycle channel; nobody else keeps a reference.
 pub struct Filled {
     pub buf: Vec<u8>,
-    /// Bytes of `buf` holding target memory; `pre + own <= len`, and
-    /// `len <= buf.len()`.
+    /// Where in `buf` the target's bytes start (see `pipeline::skew`).
+    pub at: usize,
+    /// Bytes of target memory from `at` on; `pre + own <= len`, and
+    /// `at + len <= buf.len()`.
     pub len: usize,
-    /// Target address of `buf[0]`.
+    /// Target address of `buf[at]`.
     pub addr: u64,
     /// Bytes before the span this chunk reports for: context only.
     pub pre: usize,
@@ -95,8 +97,8 @@ pub fn scan(
     hits: &mut Hits,
 ) {
     debug_assert!(chunk.pre + chunk.own <= chunk.len);
-    debug_assert!(chunk.len <= chunk.buf.len());
-    let data = &chunk.buf[..chunk.len];
+    debug_assert!(chunk.at + chunk.len <= chunk.buf.len());
+    let data = &chunk.buf[chunk.at..chunk.at + chunk.len];
     patterns.for_each(data, chunk.pre, |range, pattern| {
         if range.start >= chunk.pre + chunk.own {
             return;
@@ -121,6 +123,7 @@ mod tests {
     fn chunk(data: &[u8], addr: u64, own: usize) -> Filled {
         Filled {
             buf: data.to_vec(),
+            at: 0,
             len: data.len(),
             addr,
             pre: 0,
@@ -171,6 +174,7 @@ mod tests {
         // Own span starts at "word", but an "x" precedes it: no match.
         let glued = Filled {
             buf: b"xword ".to_vec(),
+            at: 0,
             len: 6,
             addr: 0,
             pre: 1,
