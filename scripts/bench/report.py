@@ -5,7 +5,8 @@ Usage: report.py RAW_DIR OUT.md
 RAW_DIR holds, per target KEY, KEY.meta.json (written by the script),
 KEY.memscan.json and KEY.gcore.json (hyperfine exports), plus
 machine.json and, when the scanner bench ran, criterion-scanner/. The
-table and the goals (from issue 5) are printed and written as markdown.
+table and the goals (from issue 5) are printed and written as markdown;
+the exit status is 3 when memscan or gcore missed a planted secret.
 Standard library only, so the table never depends on the plotting.
 """
 
@@ -316,6 +317,8 @@ def main():
     with open(out_path, "w") as f:
         f.write(text)
     print(text)
+    if any("MISMATCH" in secrets_cell(r) for r in rows):
+        sys.exit(3)
 
 
 if __name__ == "__main__":
