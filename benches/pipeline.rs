@@ -2,7 +2,8 @@
 //! read-only floors it is measured against.
 //!
 //! The bench starts `memscan-target bench` (256 MiB of heap-like data
-//! with 64 planted secrets, `MEMSCAN_BENCH_SIZE` to change it), scans it
+//! with 64 planted secrets; `MEMSCAN_BENCH_SIZE` changes it, as
+//! `MEMSCAN_BENCH_CHUNK` changes the chunk from 1 MiB), scans it
 //! through the library exactly as the command line does, and times four
 //! settings with `Throughput::Bytes` of the bytes actually read:
 //!
@@ -10,6 +11,13 @@
 //! - `search_j1`: one pair, to show what the second core buys;
 //! - `floor_j1`: one pair, reading without searching (the copy alone);
 //! - `floor_jN`: one pair per core, reading without searching.
+//!
+//! A second group, `region`, times the same settings on the planted
+//! region alone through `Pipeline::run`, without listing maps or reading
+//! pagemap, to tell the per-scan setup from the copy; next to them,
+//! `fused_jN` is a sketch of another shape for the work (each of N
+//! threads fills a buffer and searches it itself, no channels), kept here
+//! as evidence for issue 5, not as memscan code.
 //!
 //! At the end it prints the pipeline's speed as a ratio of each floor,
 //! taken from criterion's own estimates. The target is stopped on every
@@ -21,7 +29,7 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::AtomicBool;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, SystemTime};
 
 use criterion::{BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -29,8 +37,10 @@ use nix::sys::signal::{kill, Signal};
 use nix::unistd::Pid;
 
 use memscan::pattern::Patterns;
-use memscan::pipeline::{Pipeline, Settings};
+use memscan::pipeline::{Job, Pipeline, Settings};
+use memscan::reader::Reader;
 use memscan::scan::{scan_process, Options};
+use memscan::scanner::{scan, Filled, Hits};
 use memscan::target::{by_pid, Process};
 
 /// Cargo builds the binaries of the package before its benchmarks and
@@ -38,12 +48,16 @@ use memscan::target::{by_pid, Process};
 const TARGET_EXE: &str = env!("CARGO_BIN_EXE_memscan-target");
 const SECRETS: u64 = 64;
 const GROUP: &str = "pipeline";
+const REGION_GROUP: &str = "region";
 
 /// A `memscan-target bench` process this bench started; it is stopped and
 /// reaped when the guard drops, also when a benchmark panics.
 struct Target {
     child: Child,
     pid: i32,
+    /// The planted region, `start..start + len`.
+    start: u64,
+    len: u64,
 }
 
 impl Target {
@@ -71,7 +85,7 @@ impl Target {
         let pid = child.id() as i32;
         // From here on the guard owns the child, so a failure below
         // still stops it.
-        let mut target = Target { child, pid };
+        let mut target = Target { child, pid, start: 0, len: 0 };
         let stdout = target.child.stdout.take().expect("stdout is piped");
         let mut line = String::new();
         BufReader::new(stdout)
@@ -81,6 +95,8 @@ impl Target {
             .unwrap_or_else(|e| panic!("memscan-target said {line:?}: {e}"));
         assert_eq!(info["pid"], pid, "memscan-target reported another pid");
         assert_eq!(info["secrets"], SECRETS);
+        target.start = info["region_start"].as_u64().expect("region_start");
+        target.len = info["region_len"].as_u64().expect("region_len");
         target
     }
 }
@@ -101,9 +117,14 @@ impl Drop for Target {
     }
 }
 
-/// The settings of one benchmark: the defaults, but for pairs and search.
+/// The settings of one benchmark: the defaults, but for pairs, search
+/// and, when `MEMSCAN_BENCH_CHUNK` gives one in bytes, the chunk size.
 fn settings(pairs: usize, search: bool) -> Settings {
-    Settings { pairs, search, ..Settings::default() }
+    let chunk = std::env::var("MEMSCAN_BENCH_CHUNK")
+        .ok()
+        .map(|v| v.parse().expect("MEMSCAN_BENCH_CHUNK is a byte count"))
+        .unwrap_or(Settings::default().chunk);
+    Settings { pairs, search, chunk, ..Settings::default() }
 }
 
 /// One scan of `process`; returns matches and bytes read.
@@ -118,6 +139,85 @@ fn scan_once(
             .unwrap_or_else(|e| panic!("scan failed: {e}"));
     assert!(!scan.exited, "the target exited during the bench");
     (scan.total_hits, scan.bytes_scanned())
+}
+
+/// The sketch measured as `fused_jN`: each thread takes the next job,
+/// fills its own buffer and searches it, so no buffer crosses a thread
+/// and the search reads bytes the copy has just left in cache. Returns
+/// the matches found.
+fn fused(
+    reader: &Reader,
+    patterns: &Patterns,
+    jobs: &[Job],
+    buffers: &mut [Vec<u8>],
+) -> u64 {
+    let next = AtomicUsize::new(0);
+    let found = AtomicUsize::new(0);
+    std::thread::scope(|s| {
+        for buf in buffers.iter_mut() {
+            let (next, found) = (&next, &found);
+            s.spawn(move || {
+                let mut hits = Hits::with_cap(1000);
+                while let Some(job) =
+                    jobs.get(next.fetch_add(1, Ordering::Relaxed))
+                {
+                    let want = (job.read_end - job.start) as usize;
+                    let (n, err) = reader.fill(job.start, &mut buf[..want]);
+                    assert!(err.is_none(), "{:#x}: {err:?}", job.start);
+                    let chunk = Filled {
+                        buf: std::mem::take(buf),
+                        len: n,
+                        addr: job.start,
+                        own: (job.own_end - job.start) as usize,
+                        region: job.region,
+                    };
+                    scan(patterns, &chunk, 0, &mut hits);
+                    *buf = chunk.buf;
+                }
+                found.fetch_add(hits.total as usize, Ordering::Relaxed);
+            });
+        }
+    });
+    found.into_inner() as u64
+}
+
+/// Times the planted region alone: `Pipeline::run` with and without the
+/// search, and the fused sketch, all on the same jobs.
+fn bench_region(c: &mut Criterion, target: &Target, patterns: &Patterns) {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let default_pairs = Settings::default().pairs;
+    let reader = Reader::open(target.pid, Some(target.start)).unwrap();
+    let runs = [(0, target.start..target.start + target.len)];
+    let probe = Pipeline::new(settings(default_pairs, true));
+    let jobs = probe.plan(&runs, patterns);
+    let stop = AtomicBool::new(false);
+
+    let mut group = c.benchmark_group(REGION_GROUP);
+    group.throughput(Throughput::Bytes(target.len));
+    group.sampling_mode(SamplingMode::Flat);
+    let shapes = [
+        (format!("search_j{default_pairs}"), settings(default_pairs, true)),
+        ("floor_j1".to_string(), settings(1, false)),
+        (format!("floor_j{cores}"), settings(cores, false)),
+    ];
+    for (id, run) in &shapes {
+        let mut pipeline = Pipeline::new(*run);
+        let outcome = pipeline.run(&reader, patterns, &jobs, &stop);
+        if run.search {
+            assert_eq!(outcome.hits.total, SECRETS, "{id}: planted secrets");
+        }
+        group.bench_function(BenchmarkId::from_parameter(id), |b| {
+            b.iter(|| pipeline.run(&reader, patterns, &jobs, &stop).hits.total)
+        });
+    }
+    let size = probe.settings().chunk + probe.overlap(patterns);
+    let mut buffers = vec![vec![0u8; size]; default_pairs];
+    assert_eq!(fused(&reader, patterns, &jobs, &mut buffers), SECRETS);
+    group.bench_function(
+        BenchmarkId::from_parameter(format!("fused_j{default_pairs}")),
+        |b| b.iter(|| fused(&reader, patterns, &jobs, &mut buffers)),
+    );
+    group.finish();
 }
 
 /// Where criterion keeps its results, resolved the way criterion does it,
@@ -138,8 +238,13 @@ fn criterion_home() -> PathBuf {
 /// Criterion's median estimate for one benchmark, in nanoseconds; `None`
 /// when it did not run in this process (a filter, or `--test`), so that
 /// an old result is never taken for a new one.
-fn median_ns(home: &Path, id: &str, since: SystemTime) -> Option<f64> {
-    let path = home.join(GROUP).join(id).join("new/estimates.json");
+fn median_ns(
+    home: &Path,
+    group: &str,
+    id: &str,
+    since: SystemTime,
+) -> Option<f64> {
+    let path = home.join(group).join(id).join("new/estimates.json");
     if std::fs::metadata(&path).ok()?.modified().ok()? < since {
         return None;
     }
@@ -198,16 +303,22 @@ fn main() {
         });
     }
     group.finish();
+    bench_region(&mut criterion, &target, &patterns);
     criterion.final_summary();
     drop(target);
 
-    let median = |id: &str| median_ns(&home, id, began);
-    let search = format!("search_j{default_pairs}");
-    if let Some(pipeline) = median(&search) {
-        for floor in ["floor_j1".to_string(), format!("floor_j{cores}")] {
-            if let Some(ns) = median(&floor) {
+    for group in [GROUP, REGION_GROUP] {
+        let median = |id: &str| median_ns(&home, group, id, began);
+        let search = format!("search_j{default_pairs}");
+        let Some(pipeline) = median(&search) else { continue };
+        for other in [
+            "floor_j1".to_string(),
+            format!("floor_j{cores}"),
+            format!("fused_j{default_pairs}"),
+        ] {
+            if let Some(ns) = median(&other) {
                 println!(
-                    "pipeline: {search} runs at {:.2} x the speed of {floor}",
+                    "{group}: {search} runs at {:.2} x the speed of {other}",
                     ns / pipeline
                 );
             }
