@@ -25,8 +25,8 @@ def load(path):
 
 
 def medians(path):
-    """Median seconds per command name of one hyperfine export; fails
-    when a run exited with an error (status 2 or more)."""
+    """(median, stddev) in seconds per command name of one hyperfine
+    export; fails when a run exited with an error (status 2 or more)."""
     if not os.path.exists(path):
         return {}
     out = {}
@@ -35,7 +35,7 @@ def medians(path):
         bad = [c for c in codes if c not in (0, 1)]
         if bad:
             sys.exit(f"report: {path}: {result['command']} exited {bad[0]}")
-        out[result["command"]] = result["median"]
+        out[result["command"]] = (result["median"], result["stddev"])
     return out
 
 
@@ -76,10 +76,15 @@ def targets(raw):
         meta = load(meta_path)
         scan = medians(os.path.join(raw, f"{key}.memscan.json"))
         gcore = medians(os.path.join(raw, f"{key}.gcore.json"))
-        meta["t_memscan"] = scan.get("memscan")
-        meta["t_floor1"] = scan.get("floor-1")
-        meta["t_floorall"] = scan.get("floor-all")
-        meta["t_gcore"] = gcore.get("gcore+grep")
+        for name, times, command in [
+            ("memscan", scan, "memscan"),
+            ("floor1", scan, "floor-1"),
+            ("floorall", scan, "floor-all"),
+            ("gcore", gcore, "gcore+grep"),
+        ]:
+            median, stddev = times.get(command, (None, None))
+            meta[f"t_{name}"] = median
+            meta[f"sd_{name}"] = div(stddev, median)
         rows.append(meta)
     return rows
 
@@ -125,6 +130,7 @@ def table(rows):
         "target RSS before / after",
         "disk written memscan / gcore",
         "secrets memscan / gcore",
+        "σ memscan / floor-1 / floor-all / gcore",
     ]
     lines = [
         "| " + " | ".join(head) + " |",
@@ -158,6 +164,10 @@ def table(rows):
             f"{fmt_bytes(r['rss_after_kib'] * 1024)}",
             f"{fmt_bytes(r['memscan_written_bytes'])} / {disk_gcore}",
             secrets_cell(r),
+            " / ".join(
+                "-" if r[f"sd_{n}"] is None else f"{r[f'sd_{n}'] * 100:.0f}%"
+                for n in ["memscan", "floor1", "floorall", "gcore"]
+            ),
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -306,6 +316,8 @@ def main():
         " core). For the Python program the counts differ by design: memscan"
         " also reads file-backed mappings, gcore leaves them out, and the"
         " program keeps making secrets while it is measured.",
+        "- σ is each tool's standard deviation over its runs, as a share"
+        " of its median: a large one means the machine was busy.",
         "- memscan peak RSS is the largest `%M` of three runs under"
         " `/usr/bin/time`; disk written is `%O` (the kernel's write_bytes in"
         " 512-byte units) per run; gcore's is the core's size.",
