@@ -16,9 +16,9 @@
 # Targets: memscan-target bench at 256 MiB, 1 GiB and 4 GiB (dense, 64
 # planted secrets each), the sparse case (64 GiB reserved, 256 MiB
 # touched) and containers/app/secret.py. For each, hyperfine times memscan
-# (-e topsecret_), the single-thread read-only floor (-j 1 --no-search),
-# the all-cores floor (-j <cores> --no-search) and gcore + grep -c, after
-# one cold gcore run timed on its own. It checks that memscan and gcore
+# (-e topsecret_), the single-thread read-only floor (-j 1 --no-search)
+# and the all-cores floor (-j <cores> --no-search), interleaved in rounds,
+# then gcore + grep -c, after one cold gcore run timed on its own. It checks that memscan and gcore
 # count the planted secrets, records memscan's peak RSS and bytes written
 # (from /usr/bin/time), the target's RSS before and after memscan, and
 # the core's size. scripts/bench/report.py prints the table and writes it
@@ -140,10 +140,14 @@ stop_target() {
 raw=$work/raw
 mkdir -p "$raw" "$work/cwd"
 
+# memscan and its floors are timed in rounds: each round is one hyperfine
+# call that runs every command (one warmup, then `scan_runs` runs), and
+# report.py pools the rounds. On a shared machine a burst of other work
+# then spreads over all three commands instead of skewing one ratio.
 if [ "$quick" = 1 ]; then
-    scan_warmup=1 scan_runs=5 gcore_warmup=1 gcore_runs=3
+    rounds=2 scan_runs=3 gcore_warmup=1 gcore_runs=3
 else
-    scan_warmup=2 scan_runs=10 gcore_warmup=1 gcore_runs=5
+    rounds=5 scan_runs=3 gcore_warmup=1 gcore_runs=5
 fi
 
 # rss_kib PID: the resident set of PID in KiB.
@@ -214,13 +218,16 @@ measure() {
 
     # The floors find nothing, so they exit 1: -i lets hyperfine go on,
     # and report.py checks every run's exit code from the JSON.
-    local runs=$scan_runs
+    local runs=$scan_runs round
     [ "$kind" = python ] && runs=$((scan_runs * 3))
-    hyperfine -N -i --style basic --warmup "$scan_warmup" --runs "$runs" \
-        --export-json "$raw/$key.memscan.json" \
-        -n memscan "$memscan ${scan_args[*]}" \
-        -n floor-1 "$memscan ${scan_args[*]} -j 1 --no-search" \
-        -n floor-all "$memscan ${scan_args[*]} -j $cores --no-search"
+    for round in $(seq 1 "$rounds"); do
+        echo "    memscan and floors, round $round of $rounds"
+        hyperfine -N -i --style none --warmup 1 --runs "$runs" \
+            --export-json "$raw/$key.memscan.r$round.json" \
+            -n memscan "$memscan ${scan_args[*]}" \
+            -n floor-1 "$memscan ${scan_args[*]} -j 1 --no-search" \
+            -n floor-all "$memscan ${scan_args[*]} -j $cores --no-search"
+    done
 
     local rss_after
     rss_after=$(rss_kib "$pid")
@@ -239,6 +246,7 @@ measure() {
     else
         local start end
         start=$EPOCHREALTIME
+        echo "    gcore, cold"
         /usr/bin/time -f '%O' -o "$work/time" gcore -o "$work/core" "$pid" >/dev/null 2>&1
         grep -c "$needle" "$core" >/dev/null || true
         end=$EPOCHREALTIME
@@ -251,7 +259,8 @@ measure() {
             # Each 4 GiB run writes 4 GiB to disk: three are enough.
             local runs=$gcore_runs
             [ "$size" -lt $((4 << 30)) ] || runs=$((gcore_runs < 3 ? gcore_runs : 3))
-            hyperfine -i --style basic --warmup "$gcore_warmup" --runs "$runs" \
+            echo "    gcore + grep"
+            hyperfine -i --style none --warmup "$gcore_warmup" --runs "$runs" \
                 --prepare "rm -f $core" --export-json "$raw/$key.gcore.json" \
                 -n gcore+grep "gcore -o $work/core $pid >/dev/null 2>&1 && grep -c $needle $core >/dev/null"
             rm -f "$core"
@@ -342,7 +351,7 @@ mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 cat >"$raw/machine.json" <<EOF
 {"date": "$started", "kernel": "$(uname -r)", "cpu": "$cpu",
  "cores": $cores, "mem_gib": $mem_gib,
- "commit": "$(git rev-parse --short HEAD 2>/dev/null || echo unknown)",
+ "commit": "$(git describe --always --dirty 2>/dev/null || echo unknown)",
  "quick": $([ "$quick" = 1 ] && echo true || echo false),
  "hyperfine": "$(hyperfine --version | cut -d' ' -f2)",
  "gdb": "$(gdb --version | head -n1 | awk '{ print $NF }')",

@@ -18,6 +18,9 @@ import matplotlib.ticker
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+# report.py sits next to this file, so it is on the path.
+from report import medians  # noqa: E402
+
 ORDER = ["python", "256m", "1g", "4g"]
 TOOLS = [
     ("memscan", "memscan", "memscan", "C0", "o", "-"),
@@ -33,13 +36,7 @@ def load(path):
 
 
 def median(raw, key, kind, command):
-    path = os.path.join(raw, f"{key}.{kind}.json")
-    if not os.path.exists(path):
-        return None
-    for result in load(path)["results"]:
-        if result["command"] == command:
-            return result["median"]
-    return None
+    return medians(raw, key, kind).get(command, (None, None))[0]
 
 
 def main():

@@ -3,15 +3,18 @@
 Usage: report.py RAW_DIR OUT.md
 
 RAW_DIR holds, per target KEY, KEY.meta.json (written by the script),
-KEY.memscan.json and KEY.gcore.json (hyperfine exports), plus
+KEY.memscan.rN.json (one hyperfine export per round) and KEY.gcore.json,
+plus
 machine.json and, when the scanner bench ran, criterion-scanner/. The
 table and the goals (from issue 5) are printed and written as markdown;
 the exit status is 3 when memscan or gcore missed a planted secret.
 Standard library only, so the table never depends on the plotting.
 """
 
+import glob
 import json
 import os
+import statistics
 import sys
 
 ORDER = ["python", "256m", "1g", "4g", "sparse"]
@@ -24,19 +27,30 @@ def load(path):
         return json.load(f)
 
 
-def medians(path):
-    """(median, stddev) in seconds per command name of one hyperfine
-    export; fails when a run exited with an error (status 2 or more)."""
-    if not os.path.exists(path):
-        return {}
-    out = {}
-    for result in load(path)["results"]:
-        codes = result.get("exit_codes") or []
-        bad = [c for c in codes if c not in (0, 1)]
-        if bad:
-            sys.exit(f"report: {path}: {result['command']} exited {bad[0]}")
-        out[result["command"]] = (result["median"], result["stddev"])
-    return out
+def medians(raw, key, tool):
+    """(median, stddev) in seconds per command name, pooling the runs of
+    every hyperfine export of one target and tool (KEY.TOOL.json, or the
+    rounds KEY.TOOL.rN.json); fails when a run exited with an error
+    (status 2 or more)."""
+    paths = [os.path.join(raw, f"{key}.{tool}.json")]
+    paths += sorted(glob.glob(os.path.join(raw, f"{key}.{tool}.r*.json")))
+    times = {}
+    for path in paths:
+        if not os.path.exists(path):
+            continue
+        for result in load(path)["results"]:
+            codes = result.get("exit_codes") or []
+            bad = [c for c in codes if c not in (0, 1)]
+            if bad:
+                sys.exit(f"report: {path}: {result['command']} exited {bad[0]}")
+            times.setdefault(result["command"], []).extend(result["times"])
+    return {
+        command: (
+            statistics.median(t),
+            statistics.stdev(t) if len(t) > 1 else 0.0,
+        )
+        for command, t in times.items()
+    }
 
 
 def fmt_time(s):
@@ -74,8 +88,8 @@ def targets(raw):
         if not os.path.exists(meta_path):
             continue
         meta = load(meta_path)
-        scan = medians(os.path.join(raw, f"{key}.memscan.json"))
-        gcore = medians(os.path.join(raw, f"{key}.gcore.json"))
+        scan = medians(raw, key, "memscan")
+        gcore = medians(raw, key, "gcore")
         for name, times, command in [
             ("memscan", scan, "memscan"),
             ("floor1", scan, "floor-1"),
@@ -300,8 +314,9 @@ def main():
         "",
         "## How to read it",
         "",
-        "- Times are hyperfine medians of whole command runs (process start,"
-        " maps, pagemap, the read and the search). memscan is"
+        "- Times are medians of whole command runs (process start, maps,"
+        " pagemap, the read and the search), timed by hyperfine; memscan and"
+        " its floors in interleaved rounds, pooled. memscan is"
         " `memscan --pid P -e topsecret_`; floor-1 is the same with"
         " `-j 1 --no-search` (one reader, nothing searched: the copy alone),"
         f" floor-all with `-j {machine['cores']} --no-search`.",
