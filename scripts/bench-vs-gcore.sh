@@ -164,6 +164,31 @@ summary = [l for l in lines if l.get("type") == "summary"][-1]
 print(summary[sys.argv[2]])' "$1" "$2"
 }
 
+# cpu_ticks: the machine's busy and total clock ticks (from /proc/stat;
+# idle and iowait count as not busy), and the ticks this script's reaped
+# children used (cutime + cstime, fields 16 and 17 of /proc/PID/stat).
+cpu_ticks() {
+    local machine own
+    machine=$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    own=$(awk '{ print $16 + $17 }' "/proc/$$/stat")
+    echo "$machine $own"
+}
+
+# other_load BEFORE AFTER: the share of the machine's CPU time that went
+# to processes other than this script's, between two cpu_ticks.
+other_load() {
+    awk -v a="$1" -v b="$2" 'BEGIN {
+        split(a, x, " "); split(b, y, " ")
+        total = y[2] - x[2]; other = (y[1] - x[1]) - (y[3] - x[3])
+        printf "%.2f", (total > 0 && other > 0) ? other / total : 0 }'
+}
+
+# quiet: drops hyperfine's note on each command that exits 1 (the floors
+# find nothing by design; report.py checks every exit code).
+quiet() {
+    { grep -vE '^ *$|Ignoring non-zero exit code' || true; } >&2
+}
+
 # seconds START END: the difference of two $EPOCHREALTIME values.
 seconds() {
     awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", b - a }'
@@ -218,16 +243,20 @@ measure() {
 
     # The floors find nothing, so they exit 1: -i lets hyperfine go on,
     # and report.py checks every run's exit code from the JSON.
-    local runs=$scan_runs round
+    local runs=$scan_runs round cpu_before
     [ "$kind" = python ] && runs=$((scan_runs * 3))
+    cpu_before=$(cpu_ticks)
     for round in $(seq 1 "$rounds"); do
         echo "    memscan and floors, round $round of $rounds"
         hyperfine -N -i --style none --warmup 1 --runs "$runs" \
             --export-json "$raw/$key.memscan.r$round.json" \
             -n memscan "$memscan ${scan_args[*]}" \
             -n floor-1 "$memscan ${scan_args[*]} -j 1 --no-search" \
-            -n floor-all "$memscan ${scan_args[*]} -j $cores --no-search"
+            -n floor-all "$memscan ${scan_args[*]} -j $cores --no-search" 2>&1 |
+            quiet
     done
+    local other
+    other=$(other_load "$cpu_before" "$(cpu_ticks)")
 
     local rss_after
     rss_after=$(rss_kib "$pid")
@@ -262,7 +291,8 @@ measure() {
             echo "    gcore + grep"
             hyperfine -i --style none --warmup "$gcore_warmup" --runs "$runs" \
                 --prepare "rm -f $core" --export-json "$raw/$key.gcore.json" \
-                -n gcore+grep "gcore -o $work/core $pid >/dev/null 2>&1 && grep -c $needle $core >/dev/null"
+                -n gcore+grep "gcore -o $work/core $pid >/dev/null 2>&1 && grep -c $needle $core >/dev/null" 2>&1 |
+                quiet
             rm -f "$core"
         fi
     fi
@@ -277,7 +307,8 @@ measure() {
  "memscan_files_left": $written_files,
  "rss_before_kib": $rss_before, "rss_after_kib": $rss_after,
  "gcore_cold_s": $cold, "core_bytes": $core_bytes,
- "gcore_written_blocks": $gcore_blocks, "gcore_skipped": $skipped}
+ "gcore_written_blocks": $gcore_blocks, "gcore_skipped": $skipped,
+ "other_load": $other}
 EOF
 }
 

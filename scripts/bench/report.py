@@ -145,6 +145,7 @@ def table(rows):
         "disk written memscan / gcore",
         "secrets memscan / gcore",
         "σ memscan / floor-1 / floor-all / gcore",
+        "other load",
     ]
     lines = [
         "| " + " | ".join(head) + " |",
@@ -182,6 +183,9 @@ def table(rows):
                 "-" if r[f"sd_{n}"] is None else f"{r[f'sd_{n}'] * 100:.0f}%"
                 for n in ["memscan", "floor1", "floorall", "gcore"]
             ),
+            "-"
+            if r.get("other_load") is None
+            else f"{r['other_load'] * 100:.0f}%",
         ]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -333,6 +337,10 @@ def main():
         " program keeps making secrets while it is measured.",
         "- σ is each tool's standard deviation over its runs, as a share"
         " of its median: a large one means the machine was busy.",
+        "- Other load is the share of the machine's CPU time that went to"
+        " processes other than the script's while memscan and its floors"
+        " were timed (from /proc/stat): 50% on two cores means one core was"
+        " taken for the whole time, and the all-cores numbers mean little.",
         "- memscan peak RSS is the largest `%M` of three runs under"
         " `/usr/bin/time`; disk written is `%O` (the kernel's write_bytes in"
         " 512-byte units) per run; gcore's is the core's size.",
