@@ -3,13 +3,16 @@
 # targets this script starts itself, and writes the table and the plot.
 #
 # Usage: scripts/bench-vs-gcore.sh [--quick] [--no-scanner] [--sparse-gcore]
-#                                  [--out DIR]
+#                                  [--wait-idle SECONDS] [--out DIR]
 #   --quick         only the 256 MiB target and the Python program, fewer
 #                   runs (under a minute once built); writes to
 #                   $CARGO_TARGET_DIR/bench-quick unless --out is given
 #   --no-scanner    skip `cargo bench --bench scan` (the scanner ratios)
 #   --sparse-gcore  also gcore the sparse target once: gdb writes the whole
 #                   64 GiB reservation to disk, so it is off by default
+#   --wait-idle S   on a shared machine: before each timed round, wait up
+#                   to S seconds for 2 s in which other processes use less
+#                   than 10% of the CPU (the table shows the load anyway)
 #   --out DIR       where latest.md, time-vs-size.png and raw/ go
 #                   (default docs/bench)
 #
@@ -37,6 +40,7 @@ cd "$root"
 quick=0
 scanner=1
 sparse_gcore=0
+idle_wait=0
 out=""
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -46,6 +50,11 @@ while [ $# -gt 0 ]; do
         --out)
             [ $# -ge 2 ] || { echo "--out needs a folder" >&2; exit 2; }
             out=$2
+            shift
+            ;;
+        --wait-idle)
+            [[ "${2:-}" =~ ^[0-9]+$ ]] || { echo "--wait-idle needs seconds" >&2; exit 2; }
+            idle_wait=$2
             shift
             ;;
         -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -183,6 +192,21 @@ other_load() {
         printf "%.2f", (total > 0 && other > 0) ? other / total : 0 }'
 }
 
+# wait_idle: with --wait-idle, waits until other processes leave the
+# machine alone for 2 s, or until the time given has passed.
+wait_idle() {
+    [ "$idle_wait" -gt 0 ] || return 0
+    local waited=0 before
+    while [ "$waited" -lt "$idle_wait" ]; do
+        before=$(cpu_ticks)
+        sleep 2
+        awk -v l="$(other_load "$before" "$(cpu_ticks)")" 'BEGIN { exit !(l < 0.10) }' &&
+            return 0
+        waited=$((waited + 2))
+    done
+    echo "    machine still busy after ${idle_wait} s; measuring anyway"
+}
+
 # quiet: drops hyperfine's note on each command that exits 1 (the floors
 # find nothing by design; report.py checks every exit code).
 quiet() {
@@ -210,12 +234,21 @@ measure() {
     local rss_before
     rss_before=$(rss_kib "$pid")
 
-    # Correctness and memory first: three runs under /usr/bin/time; the
+    # One untimed floor run first: it also takes the hit of the kernel
+    # updating the fresh binary's atime, a metadata write that %O would
+    # otherwise charge to the first measured run.
+    local floor rc
+    rc=0
+    "$memscan" "${scan_args[@]}" --json -j 1 --no-search >"$work/floor.json" || rc=$?
+    [ "$rc" -le 1 ] || { echo "memscan --no-search failed ($rc)" >&2; exit 1; }
+    floor=$(json_field "$work/floor.json" bytes_scanned)
+
+    # Correctness and memory: three runs under /usr/bin/time; the
     # peak RSS is the largest, the bytes written the sum (ru_oublock
     # counts 512-byte units of write_bytes, see getrusage(2) and
     # task_io_get_oublock in the kernel). The report goes through a pipe,
     # so that %O counts only what memscan itself writes to disk.
-    local peak=0 blocks=0 rc m o
+    local peak=0 blocks=0 m o
     for _ in 1 2 3; do
         rc=0
         (cd "$work/cwd" && /usr/bin/time -f '%M %O' -o "$work/time" \
@@ -231,11 +264,6 @@ measure() {
     found=$(json_field "$work/scan.json" matches)
     scanned=$(json_field "$work/scan.json" bytes_scanned)
     written_files=$(find "$work/cwd" -mindepth 1 | wc -l)
-    local floor
-    rc=0
-    "$memscan" "${scan_args[@]}" --json -j 1 --no-search >"$work/floor.json" || rc=$?
-    [ "$rc" -le 1 ] || { echo "memscan --no-search failed ($rc)" >&2; exit 1; }
-    floor=$(json_field "$work/floor.json" bytes_scanned)
     if [ "$kind" != python ] && [ "$floor" != "$scanned" ]; then
         echo "the floor read $floor bytes, memscan $scanned" >&2
         exit 1
@@ -243,10 +271,12 @@ measure() {
 
     # The floors find nothing, so they exit 1: -i lets hyperfine go on,
     # and report.py checks every run's exit code from the JSON.
-    local runs=$scan_runs round cpu_before
+    local runs=$scan_runs round
     [ "$kind" = python ] && runs=$((scan_runs * 3))
-    cpu_before=$(cpu_ticks)
+    local other_ticks=0 all_ticks=0 before after
     for round in $(seq 1 "$rounds"); do
+        wait_idle
+        before=$(cpu_ticks)
         echo "    memscan and floors, round $round of $rounds"
         hyperfine -N -i --style none --warmup 1 --runs "$runs" \
             --export-json "$raw/$key.memscan.r$round.json" \
@@ -254,9 +284,16 @@ measure() {
             -n floor-1 "$memscan ${scan_args[*]} -j 1 --no-search" \
             -n floor-all "$memscan ${scan_args[*]} -j $cores --no-search" 2>&1 |
             quiet
+        after=$(cpu_ticks)
+        read -r other_ticks all_ticks < <(awk -v a="$before" -v b="$after" \
+            -v o="$other_ticks" -v t="$all_ticks" 'BEGIN {
+                split(a, x, " "); split(b, y, " ")
+                other = (y[1] - x[1]) - (y[3] - x[3])
+                print o + (other > 0 ? other : 0), t + y[2] - x[2] }')
     done
     local other
-    other=$(other_load "$cpu_before" "$(cpu_ticks)")
+    other=$(awk -v o="$other_ticks" -v t="$all_ticks" \
+        'BEGIN { printf "%.2f", (t > 0) ? o / t : 0 }')
 
     local rss_after
     rss_after=$(rss_kib "$pid")
@@ -274,6 +311,7 @@ measure() {
         skipped='"not enough free disk for a 64 GiB core"'
     else
         local start end
+        wait_idle
         start=$EPOCHREALTIME
         echo "    gcore, cold"
         /usr/bin/time -f '%O' -o "$work/time" gcore -o "$work/core" "$pid" >/dev/null 2>&1
@@ -288,6 +326,7 @@ measure() {
             # Each 4 GiB run writes 4 GiB to disk: three are enough.
             local runs=$gcore_runs
             [ "$size" -lt $((4 << 30)) ] || runs=$((gcore_runs < 3 ? gcore_runs : 3))
+            wait_idle
             echo "    gcore + grep"
             hyperfine -i --style none --warmup "$gcore_warmup" --runs "$runs" \
                 --prepare "rm -f $core" --export-json "$raw/$key.gcore.json" \
