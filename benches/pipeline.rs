@@ -17,7 +17,9 @@
 //! pagemap, to tell the per-scan setup from the copy; next to them,
 //! `fused_jN` is a sketch of another shape for the work (each of N
 //! threads fills a buffer and searches it itself, no channels), kept here
-//! as evidence for issue 5, not as memscan code.
+//! as evidence for issue 5, not as memscan code; and `copy_j1_page` and
+//! `copy_j1_page16` time the bare copy into a page-aligned buffer and
+//! into one 16 bytes past a page, to show what buffer alignment costs.
 //!
 //! At the end it prints the pipeline's speed as a ratio of each floor,
 //! taken from criterion's own estimates. The target is stopped on every
@@ -49,6 +51,7 @@ const TARGET_EXE: &str = env!("CARGO_BIN_EXE_memscan-target");
 const SECRETS: u64 = 64;
 const GROUP: &str = "pipeline";
 const REGION_GROUP: &str = "region";
+const PAGE: usize = 4096;
 
 /// A `memscan-target bench` process this bench started; it is stopped and
 /// reaped when the guard drops, also when a benchmark panics.
@@ -217,7 +220,32 @@ fn bench_region(c: &mut Criterion, target: &Target, patterns: &Patterns) {
         BenchmarkId::from_parameter(format!("fused_j{default_pairs}")),
         |b| b.iter(|| fused(&reader, patterns, &jobs, &mut buffers)),
     );
+    // The copy alone on one thread, into a page-aligned buffer and into
+    // one 16 bytes past a page boundary, which is where glibc puts a
+    // large `Vec` (mmap'd chunk plus its 16-byte header).
+    let mut raw = vec![0u8; size + 2 * PAGE];
+    let aligned = raw.as_ptr().align_offset(PAGE);
+    for (id, at) in
+        [("copy_j1_page", aligned), ("copy_j1_page16", aligned + 16)]
+    {
+        let buf = &mut raw[at..at + size];
+        group.bench_function(BenchmarkId::from_parameter(id), |b| {
+            b.iter(|| copy_all(&reader, &jobs, buf))
+        });
+    }
     group.finish();
+}
+
+/// Reads every job into `buf`, searching nothing; returns bytes read.
+fn copy_all(reader: &Reader, jobs: &[Job], buf: &mut [u8]) -> usize {
+    let mut total = 0;
+    for job in jobs {
+        let want = (job.read_end - job.start) as usize;
+        let (n, err) = reader.fill(job.start, &mut buf[..want]);
+        assert!(err.is_none(), "{:#x}: {err:?}", job.start);
+        total += n;
+    }
+    total
 }
 
 /// Where criterion keeps its results, resolved the way criterion does it,
@@ -323,5 +351,14 @@ fn main() {
                 );
             }
         }
+    }
+    let median = |id: &str| median_ns(&home, REGION_GROUP, id, began);
+    if let (Some(page), Some(page16)) =
+        (median("copy_j1_page"), median("copy_j1_page16"))
+    {
+        println!(
+            "region: copy_j1_page runs at {:.2} x the speed of copy_j1_page16",
+            page16 / page
+        );
     }
 }
