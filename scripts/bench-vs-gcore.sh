@@ -416,7 +416,11 @@ if [ "$quick" = 0 ] && [ "$scanner" = 1 ]; then
     cp -r "$CARGO_TARGET_DIR/criterion/scanner" "$raw/criterion-scanner"
 fi
 
-cpu=$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)
+# Virtual machines often name the CPU only by brand; family and model
+# tell its generation.
+cpu=$(awk -F': ' '/^model name/ { n = $2 } /^cpu family/ { f = $2 }
+    /^model[^ ]*\t*:/ && !/name/ { m = $2 }
+    END { printf "%s (family %s, model %s)", n, f, m }' /proc/cpuinfo)
 mem_gib=$(awk '/^MemTotal:/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
 cat >"$raw/machine.json" <<EOF
 {"date": "$started", "kernel": "$(uname -r)", "cpu": "$cpu",
