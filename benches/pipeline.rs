@@ -169,8 +169,10 @@ fn fused(
                     assert!(err.is_none(), "{:#x}: {err:?}", job.start);
                     let chunk = Filled {
                         buf: std::mem::take(buf),
+                        at: 0,
                         len: n,
                         addr: job.start,
+                        pre: 0,
                         own: (job.own_end - job.start) as usize,
                         region: job.region,
                     };
