@@ -200,6 +200,30 @@ impl Region {
         self.kind = classify(&self.path, self.perms, self.inode, flags);
     }
 
+    /// Whether only `VmFlags` can tell what this region is or whether a
+    /// read of it is safe.
+    ///
+    /// Without flags memscan relies on three kernel facts, which hold in
+    /// the default mode (pagemap, process_vm_readv): the pagemap walk
+    /// skips VM_IO/VM_PFNMAP mappings and get_user_pages refuses them, so
+    /// device memory is never read; only present or swapped pages are
+    /// read, which a userfaultfd MISSING handler never sees; and private
+    /// anonymous memory can be neither device memory nor shared. What is
+    /// left needs the flags: a claim to be protected (checked against
+    /// the driver's flags), device files, and shared or memfd memory,
+    /// whose untouched data memscan reads and which userfaultfd MINOR
+    /// mode could intercept.
+    pub fn needs_flags(&self) -> bool {
+        let deleted =
+            self.path.strip_suffix(" (deleted)").unwrap_or(&self.path);
+        ENCLAVE_PATHS.contains(&deleted)
+            || self.path == "/secretmem (deleted)"
+            || self.path.starts_with("/dev/")
+            || self.path.starts_with("anon_inode:")
+            || self.perms.shared
+            || crate::shmem::may_hold_unmapped_data(self)
+    }
+
     pub fn len(&self) -> u64 {
         self.end - self.start
     }
@@ -379,6 +403,29 @@ mod tests {
             VmFlags::parse("rd wr sh io pf um"),
         );
         assert!(matches!(r.policy(), Policy::Skip(_)));
+    }
+
+    #[test]
+    fn only_ambiguous_regions_need_flags() {
+        let region = |path: &str, p: &str, inode: u64| {
+            Region::new(
+                0,
+                0x1000,
+                perms(p),
+                0,
+                inode,
+                path.into(),
+                VmFlags::default(),
+            )
+        };
+        assert!(!region("", "rw-p", 0).needs_flags());
+        assert!(!region("[heap]", "rw-p", 0).needs_flags());
+        assert!(!region("/usr/lib/libc.so.6", "r-xp", 9).needs_flags());
+        assert!(region("/dev/sgx_enclave", "rw-s", 9).needs_flags());
+        assert!(region("/secretmem (deleted)", "rw-s", 9).needs_flags());
+        assert!(region("/dev/dri/card0", "rw-p", 9).needs_flags());
+        assert!(region("/dev/zero (deleted)", "rw-s", 9).needs_flags());
+        assert!(region("/memfd:x (deleted)", "rw-p", 9).needs_flags());
     }
 
     #[test]

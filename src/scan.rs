@@ -163,15 +163,15 @@ pub fn scan_process(
 ) -> Result<TargetScan, TargetError> {
     let began = Instant::now();
     let pid = process.pid;
-    let regions = maps::read(pid)
+    let quick = maps::read_quick(pid)
         .map_err(|e| TargetError::from_io(pid, "memory maps", e))?;
-    if regions.is_empty() {
+    if quick.is_empty() {
         // A process that turned zombie (or exited) after it was resolved
         // has an empty maps file.
         return Err(TargetError::Zombie(pid, process.comm.clone()));
     }
     let readable =
-        regions.iter().find(|r| r.policy() == Policy::Scan).map(|r| r.start);
+        quick.iter().find(|r| r.policy() == Policy::Scan).map(|r| r.start);
     let reader = Reader::open(pid, readable).map_err(|errno| match errno {
         Errno::ESRCH => TargetError::NoSuchPid(pid),
         Errno::EACCES | Errno::EPERM => TargetError::Denied {
@@ -194,6 +194,18 @@ pub fn scan_process(
                 )
             })
             .ok()
+    };
+    // smaps only where its flags decide something (see
+    // `Region::needs_flags`): reading every page or reading through
+    // /proc/PID/mem, which does not refuse device memory, always does.
+    let quick_enough = pagemap.is_some()
+        && !reader.uses_proc_mem()
+        && !quick.iter().any(Region::needs_flags);
+    let regions = if quick_enough {
+        quick
+    } else {
+        maps::read(pid)
+            .map_err(|e| TargetError::from_io(pid, "memory maps", e))?
     };
     let mut statuses = Vec::with_capacity(regions.len());
     let mut runs: Vec<(usize, Range<u64>)> = Vec::new();
