@@ -55,11 +55,10 @@ pub fn parse_smaps(text: &str) -> io::Result<Vec<Region>> {
         let Some((key, value)) = line.split_once(':') else {
             return Err(malformed(number, line));
         };
-        match key {
-            "VmFlags" => last.set_flags(VmFlags::parse(value)),
-            "Rss" => last.rss = parse_kib(value),
-            "Swap" => last.swap = parse_kib(value),
-            _ => {}
+        // Of the per-region fields only the flags matter: residency comes
+        // page by page from pagemap.
+        if key == "VmFlags" {
+            last.set_flags(VmFlags::parse(value));
         }
     }
     Ok(without_overlaps(regions))
@@ -164,11 +163,6 @@ fn unescape(path: &str) -> String {
     path.replace("\\012", "\n")
 }
 
-fn parse_kib(value: &str) -> Option<u64> {
-    let number = value.trim().strip_suffix("kB")?.trim();
-    number.parse::<u64>().ok().map(|kib| kib * 1024)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -217,8 +211,6 @@ VmFlags: ex
         let heap = &regions[1];
         assert_eq!(heap.start, 0x55d4c5e3a000);
         assert_eq!(heap.len(), 1360 * 1024);
-        assert_eq!(heap.rss, Some(1280 * 1024));
-        assert_eq!(heap.swap, Some(12 * 1024));
         assert!(regions[2].flags.locked && regions[2].flags.dontdump);
         assert_eq!(regions[3].path, "");
         assert_eq!(regions[6].end, 0xffffffffff601000);

@@ -1,7 +1,7 @@
 //! What a mapping is, and what memscan does with it.
 //!
-//! A [`Region`] is one line of `/proc/PID/maps` plus the `VmFlags`, `Rss`
-//! and `Swap` lines that `smaps` adds. This module classifies regions into
+//! A [`Region`] is one line of `/proc/PID/maps` plus the `VmFlags` line
+//! that `smaps` adds, when it was read. This module classifies regions into
 //! [`Kind`]s and decides a [`Policy`] for each: scan it, try it once
 //! (protected memory), or leave it alone with a reason. It never reads
 //! target memory; parsing the text lives in `maps`.
@@ -157,12 +157,8 @@ pub struct Region {
     /// Everything after the inode column, with the kernel's `\012`
     /// escape turned back into a newline; empty for anonymous memory.
     pub path: String,
-    /// Empty when `smaps` could not be read.
+    /// `known` is false when only `maps` was read.
     pub flags: VmFlags,
-    /// Resident bytes (`Rss`), when `smaps` gave it.
-    pub rss: Option<u64>,
-    /// Swapped-out bytes (`Swap`), when `smaps` gave it.
-    pub swap: Option<u64>,
     pub kind: Kind,
 }
 
@@ -179,18 +175,7 @@ impl Region {
     ) -> Region {
         debug_assert!(end > start, "empty region {start:#x}");
         let kind = classify(&path, perms, inode, flags);
-        Region {
-            start,
-            end,
-            perms,
-            offset,
-            inode,
-            path,
-            flags,
-            rss: None,
-            swap: None,
-            kind,
-        }
+        Region { start, end, perms, offset, inode, path, flags, kind }
     }
 
     /// Records the `VmFlags` that `smaps` gives after the region line and
