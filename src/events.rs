@@ -5,21 +5,22 @@
 //! time of day, NDJSON as RFC 3339 in `ts`. Match texts are escaped the
 //! same way the one-shot report escapes them.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
+use nix::errno::Errno;
 use serde_json::{json, Value};
 
 use crate::clock::{rfc3339, time_of_day};
 use crate::exit::Exit;
-use crate::report::{escape, size};
+use crate::report::{escape, ProtectedTally};
 use crate::target::Process;
 use crate::track::{Change, Live, TargetKey, Tracker};
 
-/// Protected regions seen during a watch: by target and start address,
-/// their size and errno name.
-pub type Protected = BTreeMap<(TargetKey, u64), (u64, String)>;
+/// Protected regions seen during a watch, each once: by target and start
+/// address, their size and the kernel's answer.
+pub type Protected = BTreeMap<(TargetKey, u64), (u64, Errno)>;
 
 /// Writes events as human lines or NDJSON.
 pub struct Events<'a, W: Write> {
@@ -130,10 +131,10 @@ pub fn summary<W: Write>(
     elapsed: Duration,
     status: Exit,
 ) -> io::Result<()> {
-    let bytes: u64 = protected.values().map(|(b, _)| b).sum();
-    let errnos: BTreeSet<&str> =
-        protected.values().map(|(_, e)| e.as_str()).collect();
-    let errnos: Vec<&str> = errnos.into_iter().collect();
+    let mut seen = ProtectedTally::default();
+    for &(bytes, errno) in protected.values() {
+        seen.add(bytes, errno);
+    }
     let longest = tracker.longest.as_ref();
     let describe = |l: &Live| {
         format!(
@@ -146,15 +147,12 @@ pub fn summary<W: Write>(
     };
     let human = format!(
         "summary: {polls} polls in {:.1} s; {} distinct matches ({} dropped); \
-         longest-lived: {}; protected regions seen: {} ({}{}{})",
+         longest-lived: {}; protected regions seen: {}",
         elapsed.as_secs_f64(),
         tracker.distinct,
         tracker.dropped,
         longest.map_or_else(|| String::from("none"), describe),
-        protected.len(),
-        size(bytes),
-        if errnos.is_empty() { "" } else { ", " },
-        errnos.join(", ")
+        seen.short()
     );
     let value = json!({
         "type": "watch_summary",
@@ -168,9 +166,9 @@ pub fn summary<W: Write>(
             "lifetime_s": l.lifetime().as_secs_f64(),
             "polls": l.polls,
         })),
-        "protected_regions": protected.len(),
-        "protected_bytes": bytes,
-        "protected_errnos": errnos,
+        "protected_regions": seen.regions,
+        "protected_bytes": seen.bytes,
+        "protected_errnos": seen.errnos,
         "status": status.code(),
     });
     events.emit(SystemTime::now(), human, value)?;

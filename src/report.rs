@@ -4,7 +4,7 @@
 //! else as `\xNN`) and cut at `scanner::SHOWN` bytes, so a report never
 //! puts raw memory on a terminal.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -127,6 +127,53 @@ pub fn kind_rows(scan: &TargetScan) -> BTreeMap<Kind, KindRow> {
     rows
 }
 
+/// Protected regions the kernel refused, added up for one line of a
+/// verdict or a summary: how many, how large, and which errnos.
+#[derive(Clone, Debug, Default)]
+pub struct ProtectedTally {
+    pub regions: usize,
+    pub bytes: u64,
+    /// Symbolic names, sorted and distinct.
+    pub errnos: BTreeSet<String>,
+}
+
+impl ProtectedTally {
+    pub fn add(&mut self, bytes: u64, errno: Errno) {
+        self.regions += 1;
+        self.bytes += bytes;
+        self.errnos.insert(errno_name(errno));
+    }
+
+    /// Adds up the protected regions refused in `scans`.
+    pub fn of<'a>(scans: impl IntoIterator<Item = &'a TargetScan>) -> Self {
+        let mut tally = ProtectedTally::default();
+        for scan in scans {
+            for (region, errno) in scan.protected_unreadable() {
+                tally.add(region.len(), errno);
+            }
+        }
+        tally
+    }
+
+    /// `EFAULT, EIO`.
+    pub fn errno_list(&self) -> String {
+        self.errnos.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+    }
+
+    /// `1 (4 KiB, EFAULT)`, or `0`.
+    pub fn short(&self) -> String {
+        if self.regions == 0 {
+            return String::from("0");
+        }
+        format!(
+            "{} ({}, {})",
+            self.regions,
+            size(self.bytes),
+            self.errno_list()
+        )
+    }
+}
+
 /// The closing line of a target's report.
 pub fn verdict(scan: &TargetScan) -> String {
     let p = &scan.process;
@@ -135,19 +182,15 @@ pub fn verdict(scan: &TargetScan) -> String {
         1 => format!("1 match in pid {} ({})", p.pid, p.comm),
         n => format!("{n} matches in pid {} ({})", p.pid, p.comm),
     };
-    let protected: Vec<_> = scan.protected_unreadable().collect();
-    if !protected.is_empty() {
-        let bytes: u64 = protected.iter().map(|(r, _)| r.len()).sum();
-        let mut errnos: Vec<String> =
-            protected.iter().map(|(_, e)| errno_name(*e)).collect();
-        errnos.dedup();
-        let noun = if protected.len() == 1 { "region" } else { "regions" };
+    let protected = ProtectedTally::of([scan]);
+    if protected.regions > 0 {
+        let noun = if protected.regions == 1 { "region" } else { "regions" };
         let _ = write!(
             line,
             "; {} protected {noun} ({}) unreadable: {}",
-            protected.len(),
-            size(bytes),
-            errnos.join(", ")
+            protected.regions,
+            size(protected.bytes),
+            protected.errno_list()
         );
     }
     if scan.exited {

@@ -11,6 +11,7 @@ use crate::cli::{Config, Selector};
 use crate::container::Container;
 use crate::exit::Exit;
 use crate::pipeline::Pipeline;
+use crate::report::ProtectedTally;
 use crate::resolve::resolve;
 use crate::scan::{scan_process, TargetScan};
 use crate::target::TargetError;
@@ -145,11 +146,7 @@ fn write_container_lines(
             .collect();
         let bytes: u64 = mine.iter().map(|s| s.bytes_scanned()).sum();
         let matches: u64 = mine.iter().map(|s| s.total_hits).sum();
-        let protected: Vec<(u64, String)> = mine
-            .iter()
-            .flat_map(|s| s.protected_unreadable())
-            .map(|(r, errno)| (r.len(), report::errno_name(errno)))
-            .collect();
+        let protected = ProtectedTally::of(mine.iter().copied());
         if config.json {
             let value = serde_json::json!({
                 "type": "container",
@@ -159,35 +156,22 @@ fn write_container_lines(
                 "processes": mine.len(),
                 "bytes_scanned": bytes,
                 "matches": matches,
-                "protected_regions": protected.len(),
-                "protected_bytes": protected.iter().map(|(b, _)| b).sum::<u64>(),
-                "protected_errnos": protected.iter().map(|(_, e)| e.as_str()).collect::<Vec<_>>(),
+                "protected_regions": protected.regions,
+                "protected_bytes": protected.bytes,
+                "protected_errnos": protected.errnos,
             });
             writeln!(out, "{value}")?;
             continue;
         }
-        let shown = if protected.is_empty() {
-            String::from("0")
-        } else {
-            let size: u64 = protected.iter().map(|(b, _)| b).sum();
-            let mut errnos: Vec<&str> =
-                protected.iter().map(|(_, e)| e.as_str()).collect();
-            errnos.dedup();
-            format!(
-                "{} ({}, {})",
-                protected.len(),
-                report::size(size),
-                errnos.join(", ")
-            )
-        };
         writeln!(
             out,
-            "{:<28} {:<28} {:>9} {:>11} {:>8}  {shown}",
+            "{:<28} {:<28} {:>9} {:>11} {:>8}  {}",
             c.name,
             c.image,
             mine.len(),
             report::size(bytes),
-            matches
+            matches,
+            protected.short()
         )?;
     }
     if !config.json {

@@ -24,7 +24,7 @@ use crate::cli::{Config, Selector};
 use crate::events::{summary, Events, Protected};
 use crate::exit::Exit;
 use crate::pipeline::Pipeline;
-use crate::report::{errno_name, size};
+use crate::report::size;
 use crate::resolve;
 use crate::scan::scan_process;
 use crate::target::{self, Process, TargetError};
@@ -299,7 +299,7 @@ impl<W: Write> Watcher<'_, W> {
                     for (region, errno) in scan.protected_unreadable() {
                         self.protected
                             .entry((key, region.start))
-                            .or_insert((region.len(), errno_name(errno)));
+                            .or_insert((region.len(), errno));
                     }
                     for c in self.tracker.observe(&scan, now) {
                         match c {
