@@ -149,6 +149,12 @@ fn with_shared_data(
     out
 }
 
+/// A failure to read the target's memory at all: gone (ESRCH), denied
+/// (EPERM, EACCES, with the hint), or another errno.
+fn memory_error(pid: i32, errno: Errno) -> TargetError {
+    TargetError::from_io(pid, "memory", std::io::Error::from(errno))
+}
+
 /// Scans `process` for `patterns`.
 ///
 /// Failures on single regions or pages are recorded in the result; only
@@ -172,17 +178,8 @@ pub fn scan_process(
     }
     let readable =
         quick.iter().find(|r| r.policy() == Policy::Scan).map(|r| r.start);
-    let reader = Reader::open(pid, readable).map_err(|errno| match errno {
-        Errno::ESRCH => TargetError::NoSuchPid(pid),
-        Errno::EACCES | Errno::EPERM => TargetError::Denied {
-            pid,
-            what: "memory",
-            hint: crate::hint::permission(),
-        },
-        other => {
-            TargetError::from_io(pid, "memory", std::io::Error::from(other))
-        }
-    })?;
+    let reader =
+        Reader::open(pid, readable).map_err(|e| memory_error(pid, e))?;
 
     let mut pagemap = if options.all_pages {
         None
@@ -290,8 +287,7 @@ pub fn scan_process(
         pipeline.run(&reader, patterns, &jobs, stop)
     };
     if let Some(errno) = outcome.fatal {
-        let e = std::io::Error::from(errno);
-        return Err(TargetError::from_io(pid, "memory", e));
+        return Err(memory_error(pid, errno));
     }
 
     let mut planned = vec![0u64; regions.len()];
