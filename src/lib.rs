@@ -18,8 +18,8 @@
 //!   poll to poll and `events` printing what changed.
 //!
 //! `region` classifies what `maps` parses, `pagemap` and `shmem` find
-//! the pages worth reading, `pattern` and `multi` compile the patterns, and `cli`,
-//! `exit`, `hint`, `signal` and `clock` serve the command line.
+//! the pages worth reading, `pattern` and `multi` compile the patterns,
+//! and `cli`, `exit`, `hint`, `signal` and `clock` serve the command line.
 
 pub mod cli;
 pub mod clock;

@@ -150,9 +150,11 @@ pub fn watch(
         ever_followed: false,
         missing_named: Vec::new(),
     };
+    // With only --pid targets the watch ends when they are all gone;
+    // names and containers may come (back) at any time.
     let only_pids =
         config.selectors.iter().all(|s| matches!(s, Selector::Pid(_)));
-    if !w.start()? {
+    if !w.start()? || (only_pids && w.followed.is_empty()) {
         return Ok(Exit::Error);
     }
     let began = Instant::now();
@@ -206,31 +208,26 @@ impl<W: Write> Watcher<'_, W> {
     }
 
     /// Binds `--pid` targets to the processes they name now and checks
-    /// containers; false when there is nothing to watch.
+    /// that named containers exist; false when one does not.
     fn start(&mut self) -> io::Result<bool> {
         let now = SystemTime::now();
-        let mut pids = 0;
         for selector in &self.config.selectors {
             match selector {
-                Selector::Pid(pid) => {
-                    pids += 1;
-                    match target::by_pid(*pid) {
-                        Ok(p) => self.follow(p, now, "start")?,
-                        Err(e) => {
-                            self.error(SystemTime::now(), &e.to_string())?
-                        }
-                    }
-                }
+                Selector::Pid(pid) => match target::by_pid(*pid) {
+                    Ok(p) => self.follow(p, now, "start")?,
+                    Err(e) => self.error(SystemTime::now(), &e.to_string())?,
+                },
                 // A container that does not exist (or an engine that
                 // cannot be reached) is an error; one that is stopped is
                 // waited for.
                 Selector::Container(name) => {
                     match crate::container::inspect(name) {
                         Ok(c) if !c.running => {
+                            let status = &c.status;
                             crate::exit::complain(&format!(
-                            "container {name:?}: not running (status {}), waiting",
-                            c.status
-                        ))
+                                "container {name:?}: not running \
+                                 (status {status}), waiting"
+                            ))
                         }
                         Ok(_) => {}
                         Err(e) => {
@@ -242,8 +239,7 @@ impl<W: Write> Watcher<'_, W> {
                 Selector::Name(_) | Selector::AllContainers => {}
             }
         }
-        let only_pids = pids == self.config.selectors.len();
-        Ok(!(only_pids && self.followed.is_empty()))
+        Ok(true)
     }
 
     /// A target that could not be scanned: one line on stderr, and an
