@@ -6,30 +6,16 @@
 //! engine or the image is missing: run `scripts/ensure-docker.sh` and
 //! `scripts/make-base-image.sh` first (CI does).
 
-use std::process::{Command, Output};
+mod common;
+
+use std::process::Command;
 use std::thread;
 use std::time::{Duration, Instant};
 
+use common::{docker, docker_ok};
 use memscan::container::{self, Error};
 
 const IMAGE: &str = "memscan/python-base:local";
-
-fn docker(args: &[&str]) -> Output {
-    Command::new("docker")
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("docker {args:?}: cannot run docker: {e}"))
-}
-
-fn docker_ok(args: &[&str]) -> String {
-    let out = docker(args);
-    assert!(
-        out.status.success(),
-        "docker {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr).trim()
-    );
-    String::from_utf8_lossy(&out.stdout).trim().to_string()
-}
 
 /// Fails the test with the fix when the engine or the image is missing.
 fn require_engine_and_image() {
